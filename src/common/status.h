@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cassert>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -43,9 +45,18 @@ class [[nodiscard]] Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // Optional structured details for the client, e.g. the field causes of an Invalid error
+  // (a Kubernetes StatusDetails object). Null when there are none.
+  const nlohmann::json* details() const { return details_.get(); }
+  Status WithDetails(std::shared_ptr<const nlohmann::json> details) && {
+    details_ = std::move(details);
+    return std::move(*this);
+  }
+
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::shared_ptr<const nlohmann::json> details_;
 };
 
 inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }

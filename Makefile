@@ -1,0 +1,44 @@
+# The two commands of the README:
+#   make serve   install what vdisk needs, build it, and run it (kubeconfig in vdisk-data/)
+#   make test    install what the tests need, then run every check and test
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+SERVE_ARGS ?= --data-dir vdisk-data --listen 127.0.0.1:8443
+PYTEST     := /usr/bin/python3 -m pytest
+
+.PHONY: all deps test-deps build serve test format-check unit unit-asan e2e bench
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+test-deps:
+	scripts/install-deps.sh --test
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	ninja -C $(BUILD)
+
+serve: build
+	./$(BUILD)/vdisk serve $(SERVE_ARGS)
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files 'src/*.cc' 'src/*.h')
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 300
+
+unit-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVDISK_SANITIZE=ON >/dev/null
+	ninja -C $(ASAN_BUILD)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure --timeout 600
+
+e2e: build
+	VDISK_BIN=$(CURDIR)/$(BUILD)/vdisk $(PYTEST) -q tests/e2e
+
+test: test-deps format-check unit unit-asan e2e
+
+bench: build
+	bench/api

@@ -1,0 +1,122 @@
+#include "cli/serve.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "controllers/garbage_collector.h"
+#include "server/bootstrap.h"
+#include "server/http_server.h"
+#include "server/pki.h"
+#include "store/sqlite_store.h"
+
+namespace vdisk::cli {
+namespace {
+
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+
+Result<ListenAddress> ParseListen(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return InvalidArgument("--listen must be HOST:PORT, got " + text);
+  }
+  ListenAddress address;
+  address.host = text.substr(0, colon);
+  if (address.host.size() >= 2 && address.host.front() == '[' && address.host.back() == ']') {
+    address.host = address.host.substr(1, address.host.size() - 2);
+  }
+  std::string port = text.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return InvalidArgument("--listen port must be a number from 0 to 65535, got " + port);
+  }
+  address.port = std::stoi(port);
+  if (address.host.empty()) return InvalidArgument("--listen needs a host, got " + text);
+  return address;
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "localhost";
+  std::string name = buf;
+  for (char& c : name) c = static_cast<char>(std::tolower(c));
+  return name;
+}
+
+// The address clients should dial: a wildcard listen address is reached through loopback.
+std::string DialHost(const std::string& host) {
+  if (host == "0.0.0.0") return "127.0.0.1";
+  if (host == "::") return "::1";
+  return host;
+}
+
+std::string UrlHost(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+int Fail(const Status& status) {
+  spdlog::error("{}", status.message());
+  return 1;
+}
+
+}  // namespace
+
+int Serve(const ServeOptions& options) {
+  auto listen = ParseListen(options.listen);
+  if (!listen.ok()) return Fail(listen.status());
+  std::string node_name = options.node_name.empty() ? HostName() : options.node_name;
+
+  // Block the stop signals before any thread starts, so only sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::filesystem::path data_dir = options.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Fail(Internal("cannot create --data-dir " + data_dir.string() + ": " + ec.message()));
+
+  auto store = store::SqliteStore::Open(data_dir / "store.db");
+  if (!store.ok()) return Fail(store.status());
+
+  std::vector<std::string> hosts = {"localhost", "127.0.0.1", "::1", node_name};
+  if (listen->host != "0.0.0.0" && listen->host != "::") hosts.push_back(listen->host);
+  auto pki = server::EnsureServingPki(data_dir / "pki", hosts);
+  if (!pki.ok()) return Fail(pki.status());
+
+  server::ObjectService objects(**store);
+  if (Status st = server::EnsureBootstrapObjects(objects, node_name); !st.ok()) return Fail(st);
+  controllers::GarbageCollector garbage_collector(objects);
+  garbage_collector.Start();
+
+  server::RestHandler handler(objects);
+  auto http = server::HttpServer::Start(handler, *pki, {listen->host, listen->port});
+  if (!http.ok()) return Fail(http.status());
+  std::string url = "https://" + UrlHost(DialHost(listen->host)) + ":" +
+                    std::to_string((*http)->port());
+  if (Status st = server::WriteKubeconfig(data_dir / "kubeconfig", url, *pki); !st.ok()) {
+    return Fail(st);
+  }
+  spdlog::info("vdisk serving on {} (node {})", url, node_name);
+  spdlog::info("kubeconfig: {}", std::filesystem::absolute(data_dir / "kubeconfig").string());
+  std::printf("listening on %s\n", url.c_str());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("received {}, shutting down", strsignal(signal_number));
+  handler.CloseWatches();
+  (*http)->Stop();
+  garbage_collector.Stop();
+  return 0;
+}
+
+}  // namespace vdisk::cli

@@ -1,0 +1,14 @@
+// The objects every vdisk server has from its first start: its namespaces, its Node, and the
+// configuration singletons (HyperConverged "kubevirt-hyperconverged" in openshift-cnv and the
+// cluster-scoped CDIConfig "config"). Existing objects are left as they are.
+#pragma once
+
+#include <string>
+
+#include "server/object_service.h"
+
+namespace vdisk::server {
+
+Status EnsureBootstrapObjects(ObjectService& objects, const std::string& node_name);
+
+}  // namespace vdisk::server

@@ -2,7 +2,11 @@
 //
 // Grammar and canonical form follow k8s.io/apimachinery/pkg/api/resource: binary suffixes
 // (Ki Mi Gi Ti Pi Ei), decimal suffixes (n u m "" k M G T P E) and decimal exponents (e3, E-2).
-// Values are held exactly as a rational scaled integer; sizes in bytes round up.
+// Values are held exactly as a scaled integer; like upstream, precision finer than 1n is rounded
+// up (away from zero) and binary-suffixed values are capped at 2^63-1 in magnitude.
+//
+// Unlike upstream, absurd input is rejected instead of being held in arbitrary precision: text
+// longer than 128 characters, exponents beyond +-1000 and more than 38 significant digits.
 #pragma once
 
 #include <compare>
@@ -27,19 +31,28 @@ class Quantity {
   int64_t MilliValue() const;
   bool IsNegative() const;
 
-  // Canonical text as Kubernetes prints it: "2Gi" stays "2Gi", "1.5Gi" becomes "1536Mi",
-  // "1.5G" becomes "1500M", "0.5" becomes "500m".
+  // Text as Kubernetes prints it: "2Gi" stays "2Gi", "1.5Gi" becomes "1536Mi", "1.5G" becomes
+  // "1500M", "0.5" becomes "500m", "1000" becomes "1k". Like upstream, some parsed text that
+  // is already short is echoed verbatim even when not strictly canonical ("1.500", "+1Ki").
   std::string ToString() const;
 
   std::strong_ordering operator<=>(const Quantity& other) const;
   bool operator==(const Quantity& other) const { return (*this <=> other) == 0; }
 
  private:
-  // Implementation-defined exact representation; see quantity.cc.
-  __int128 mantissa_ = 0;  // value = mantissa_ * 10^exponent10_ * 2^exponent2_
+  enum class Format { kBinarySI, kDecimalSI, kDecimalExponent };
+
+  std::string CanonicalString() const;
+  // The value times 10^extra_exponent, rounded away from zero and saturated to int64.
+  int64_t ScaledValue(int extra_exponent) const;
+
+  // value = mantissa_ * 10^exponent10_, with trailing zeros of the mantissa moved into the
+  // exponent; |mantissa_| has at most 38 digits and exponent10_ >= -9 for parsed values.
+  __int128 mantissa_ = 0;
   int32_t exponent10_ = 0;
-  int32_t exponent2_ = 0;
-  enum class Format { kBinarySI, kDecimalSI, kDecimalExponent } format_ = Format::kDecimalSI;
+  Format format_ = Format::kDecimalSI;
+  // The parsed text when upstream would echo it back instead of re-formatting; else empty.
+  std::string verbatim_;
 };
 
 }  // namespace vdisk::api

@@ -407,9 +407,9 @@ Result<WriteResult> ObjectService::Patch(const Kind& kind, const std::string& ns
                                          const Json& patch, bool status_only,
                                          const WriteOptions& options) {
   if (type == PatchType::kStrategic && !kind.strategic_merge) {
-    return {StatusCode::kUnsupportedMedia,
+    return Status(StatusCode::kUnsupportedMedia,
             "the body of the request was in an unknown format - accepted media types include: "
-            "application/json-patch+json, application/merge-patch+json"};
+            "application/json-patch+json, application/merge-patch+json");
   }
   for (int attempt = 0;; ++attempt) {
     int64_t revision = 0;

@@ -13,12 +13,18 @@ std::string Show(const nlohmann::json& v) {
 
 std::string FieldError::Reason() const {
   switch (type) {
-    case Type::kInvalid: return "FieldValueInvalid";
-    case Type::kRequired: return "FieldValueRequired";
-    case Type::kNotSupported: return "FieldValueNotSupported";
-    case Type::kForbidden: return "FieldValueForbidden";
-    case Type::kDuplicate: return "FieldValueDuplicate";
-    case Type::kTooLong: return "FieldValueTooLong";
+    case Type::kInvalid:
+      return "FieldValueInvalid";
+    case Type::kRequired:
+      return "FieldValueRequired";
+    case Type::kNotSupported:
+      return "FieldValueNotSupported";
+    case Type::kForbidden:
+      return "FieldValueForbidden";
+    case Type::kDuplicate:
+      return "FieldValueDuplicate";
+    case Type::kTooLong:
+      return "FieldValueTooLong";
   }
   return "FieldValueInvalid";
 }
@@ -26,11 +32,21 @@ std::string FieldError::Reason() const {
 std::string FieldError::Message() const {
   std::string m;
   switch (type) {
-    case Type::kInvalid: m = "Invalid value: " + Show(bad_value); break;
-    case Type::kRequired: m = "Required value"; break;
-    case Type::kForbidden: m = "Forbidden"; break;
-    case Type::kDuplicate: m = "Duplicate value: " + Show(bad_value); break;
-    case Type::kTooLong: m = "Too long: " + Show(bad_value); break;
+    case Type::kInvalid:
+      m = "Invalid value: " + Show(bad_value);
+      break;
+    case Type::kRequired:
+      m = "Required value";
+      break;
+    case Type::kForbidden:
+      m = "Forbidden";
+      break;
+    case Type::kDuplicate:
+      m = "Duplicate value: " + Show(bad_value);
+      break;
+    case Type::kTooLong:
+      m = "Too long: " + Show(bad_value);
+      break;
     case Type::kNotSupported: {
       m = "Unsupported value: " + Show(bad_value);
       if (!supported.empty()) {
@@ -65,8 +81,11 @@ FieldError DuplicateValue(std::string field, nlohmann::json value) {
   return {FieldError::Type::kDuplicate, std::move(field), std::move(value), "", {}};
 }
 FieldError TooLongValue(std::string field, nlohmann::json value, size_t max_length) {
-  return {FieldError::Type::kTooLong, std::move(field), std::move(value),
-          "may not be more than " + std::to_string(max_length) + " bytes", {}};
+  return {FieldError::Type::kTooLong,
+          std::move(field),
+          std::move(value),
+          "may not be more than " + std::to_string(max_length) + " bytes",
+          {}};
 }
 
 }  // namespace vdisk::api

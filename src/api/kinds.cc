@@ -12,7 +12,7 @@ PrinterColumn Col(std::string name, std::string type, std::string path, std::str
 
 PrinterColumn Computed(std::string name, std::string type, std::string description,
                        std::function<Json(const Json&)> compute, int priority = 0) {
-  return {std::move(name), std::move(type), std::move(description), priority, "",
+  return {std::move(name),   std::move(type), std::move(description), priority, "",
           std::move(compute)};
 }
 
@@ -34,11 +34,16 @@ Json AccessModes(const Json& modes) {
   for (const auto& mode : modes) {
     if (!mode.is_string()) continue;
     std::string m = mode.get<std::string>(), abbrev;
-    if (m == "ReadWriteOnce") abbrev = "RWO";
-    else if (m == "ReadOnlyMany") abbrev = "ROX";
-    else if (m == "ReadWriteMany") abbrev = "RWX";
-    else if (m == "ReadWriteOncePod") abbrev = "RWOP";
-    else continue;
+    if (m == "ReadWriteOnce")
+      abbrev = "RWO";
+    else if (m == "ReadOnlyMany")
+      abbrev = "ROX";
+    else if (m == "ReadWriteMany")
+      abbrev = "RWX";
+    else if (m == "ReadWriteOncePod")
+      abbrev = "RWOP";
+    else
+      continue;
     if (out.find(abbrev) != std::string::npos) continue;
     if (!out.empty()) out += ",";
     out += abbrev;
@@ -62,27 +67,56 @@ std::vector<Kind> BuildKinds() {
   std::vector<Kind> k;
 
   // core/v1
-  k.push_back({"", "v1", "Namespace", "namespaces", "namespace", {"ns"}, false, true, {}, {}, true,
+  k.push_back({"",
+               "v1",
+               "Namespace",
+               "namespaces",
+               "namespace",
+               {"ns"},
+               false,
+               true,
+               {},
+               {},
+               true,
                {Col("Status", "string", ".status.phase", "The phase of the namespace."), Age()}});
-  k.push_back({"", "v1", "Node", "nodes", "node", {"no"}, false, true, {}, {}, true,
-               {Computed("Status", "string", "The status of the node.",
-                         [](const Json& o) {
-                           Json s = EvaluateJsonPath(
-                               o, ".status.conditions[?(@.type==\"Ready\")].status");
-                           return Json(s == "True" ? "Ready" : s == "False" ? "NotReady"
-                                                                            : "Unknown");
-                         }),
-                Computed("Roles", "string", "The roles of the node.",
-                         [](const Json&) { return Json("<none>"); }),
-                Age(),
-                Col("Version", "string", ".status.nodeInfo.kubeletVersion",
-                    "Kubelet Version reported by the node.")}});
   k.push_back(
-      {"", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", {"pv"}, false, true,
-       {}, {}, true,
+      {"",
+       "v1",
+       "Node",
+       "nodes",
+       "node",
+       {"no"},
+       false,
+       true,
+       {},
+       {},
+       true,
+       {Computed("Status", "string", "The status of the node.",
+                 [](const Json& o) {
+                   Json s = EvaluateJsonPath(o, ".status.conditions[?(@.type==\"Ready\")].status");
+                   return Json(s == "True" ? "Ready" : s == "False" ? "NotReady" : "Unknown");
+                 }),
+        Computed("Roles", "string", "The roles of the node.",
+                 [](const Json&) { return Json("<none>"); }),
+        Age(),
+        Col("Version", "string", ".status.nodeInfo.kubeletVersion",
+            "Kubelet Version reported by the node.")}});
+  k.push_back(
+      {"",
+       "v1",
+       "PersistentVolume",
+       "persistentvolumes",
+       "persistentvolume",
+       {"pv"},
+       false,
+       true,
+       {},
+       {},
+       true,
        {Col("Capacity", "string", ".spec.capacity.storage", "The storage capacity of the PV."),
-        Computed("Access Modes", "string", "All access modes the volume may be mounted with.",
-                 [](const Json& o) { return AccessModes(EvaluateJsonPath(o, ".spec.accessModes")); }),
+        Computed(
+            "Access Modes", "string", "All access modes the volume may be mounted with.",
+            [](const Json& o) { return AccessModes(EvaluateJsonPath(o, ".spec.accessModes")); }),
         Computed("Reclaim Policy", "string", "What happens to the volume when released.",
                  [](const Json& o) {
                    return Json(StringAt(o, ".spec.persistentVolumeReclaimPolicy", "Retain"));
@@ -103,8 +137,17 @@ std::vector<Kind> BuildKinds() {
         Col("Reason", "string", ".status.reason", "Why the volume is in its phase."), Age(),
         Col("VolumeMode", "string", ".spec.volumeMode", "Block or Filesystem.", 1)}});
   k.push_back(
-      {"", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim",
-       {"pvc"}, true, true, {}, {}, true,
+      {"",
+       "v1",
+       "PersistentVolumeClaim",
+       "persistentvolumeclaims",
+       "persistentvolumeclaim",
+       {"pvc"},
+       true,
+       true,
+       {},
+       {},
+       true,
        {Col("Status", "string", ".status.phase", "The phase of the claim."),
         Col("Volume", "string", ".spec.volumeName", "The volume bound to the claim."),
         Computed("Capacity", "string", "The capacity of the bound volume.",
@@ -112,10 +155,9 @@ std::vector<Kind> BuildKinds() {
                    if (StringAt(o, ".spec.volumeName").empty()) return Json("");
                    return Json(StringAt(o, ".status.capacity.storage"));
                  }),
-        Computed("Access Modes", "string", "The access modes of the bound volume.",
-                 [](const Json& o) {
-                   return AccessModes(EvaluateJsonPath(o, ".status.accessModes"));
-                 }),
+        Computed(
+            "Access Modes", "string", "The access modes of the bound volume.",
+            [](const Json& o) { return AccessModes(EvaluateJsonPath(o, ".status.accessModes")); }),
         Computed("StorageClass", "string", "The storage class of the claim.",
                  [](const Json& o) { return Json(StorageClassOf(o)); }),
         Computed("VolumeAttributesClass", "string", "The volume attributes class.",
@@ -123,15 +165,34 @@ std::vector<Kind> BuildKinds() {
                    return Json(StringAt(o, ".spec.volumeAttributesClassName", "<unset>"));
                  }),
         Age(), Col("VolumeMode", "string", ".spec.volumeMode", "Block or Filesystem.", 1)}});
-  k.push_back({"", "v1", "Secret", "secrets", "secret", {}, true, false, {}, {}, true,
+  k.push_back({"",
+               "v1",
+               "Secret",
+               "secrets",
+               "secret",
+               {},
+               true,
+               false,
+               {},
+               {},
+               true,
                {Col("Type", "string", ".type", "The type of the secret."),
                 Computed("Data", "integer", "The number of data entries.",
                          [](const Json& o) {
-                           return Json(o.contains("data") && o["data"].is_object()
-                                           ? o["data"].size() : 0);
+                           return Json(
+                               o.contains("data") && o["data"].is_object() ? o["data"].size() : 0);
                          }),
                 Age()}});
-  k.push_back({"", "v1", "ConfigMap", "configmaps", "configmap", {"cm"}, true, false, {}, {},
+  k.push_back({"",
+               "v1",
+               "ConfigMap",
+               "configmaps",
+               "configmap",
+               {"cm"},
+               true,
+               false,
+               {},
+               {},
                true,
                {Computed("Data", "integer", "The number of data entries.",
                          [](const Json& o) {
@@ -142,33 +203,50 @@ std::vector<Kind> BuildKinds() {
                            return Json(n);
                          }),
                 Age()}});
-  k.push_back(
-      {"", "v1", "Event", "events", "event", {"ev"}, true, false, {}, {}, true,
-       {Computed("Last Seen", "string", "When the event was last seen.",
-                 [](const Json& o) {
-                   return Json(StringAt(o, ".lastTimestamp", StringAt(o, ".eventTime")));
-                 }),
-        Col("Type", "string", ".type", "Normal or Warning."),
-        Col("Reason", "string", ".reason", "Why the event happened."),
-        Computed("Object", "string", "The object the event is about.",
-                 [](const Json& o) {
-                   std::string kind = StringAt(o, ".involvedObject.kind");
-                   for (char& c : kind) c = static_cast<char>(std::tolower(c));
-                   return Json(kind + "/" + StringAt(o, ".involvedObject.name"));
-                 }),
-        Col("Message", "string", ".message", "A human-readable description.")}});
+  k.push_back({"",
+               "v1",
+               "Event",
+               "events",
+               "event",
+               {"ev"},
+               true,
+               false,
+               {},
+               {},
+               true,
+               {Computed("Last Seen", "string", "When the event was last seen.",
+                         [](const Json& o) {
+                           return Json(StringAt(o, ".lastTimestamp", StringAt(o, ".eventTime")));
+                         }),
+                Col("Type", "string", ".type", "Normal or Warning."),
+                Col("Reason", "string", ".reason", "Why the event happened."),
+                Computed("Object", "string", "The object the event is about.",
+                         [](const Json& o) {
+                           std::string kind = StringAt(o, ".involvedObject.kind");
+                           for (char& c : kind) c = static_cast<char>(std::tolower(c));
+                           return Json(kind + "/" + StringAt(o, ".involvedObject.name"));
+                         }),
+                Col("Message", "string", ".message", "A human-readable description.")}});
 
   // storage.k8s.io/v1
   k.push_back(
-      {"storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", {"sc"}, false,
-       false, {}, {}, true,
+      {"storage.k8s.io",
+       "v1",
+       "StorageClass",
+       "storageclasses",
+       "storageclass",
+       {"sc"},
+       false,
+       false,
+       {},
+       {},
+       true,
        {Col("Provisioner", "string", ".provisioner", "The provisioner of the class."),
         Computed("ReclaimPolicy", "string", "The reclaim policy of volumes of the class.",
                  [](const Json& o) { return Json(StringAt(o, ".reclaimPolicy", "Delete")); }),
-        Computed("VolumeBindingMode", "string", "When volumes are bound.",
-                 [](const Json& o) {
-                   return Json(StringAt(o, ".volumeBindingMode", "Immediate"));
-                 }),
+        Computed(
+            "VolumeBindingMode", "string", "When volumes are bound.",
+            [](const Json& o) { return Json(StringAt(o, ".volumeBindingMode", "Immediate")); }),
         Computed("AllowVolumeExpansion", "string", "Whether volumes may grow.",
                  [](const Json& o) {
                    return Json(o.value("allowVolumeExpansion", false) ? "true" : "false");
@@ -177,8 +255,17 @@ std::vector<Kind> BuildKinds() {
 
   // snapshot.storage.k8s.io/v1
   k.push_back(
-      {"snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots", "volumesnapshot",
-       {"vs"}, true, true, {}, {}, false,
+      {"snapshot.storage.k8s.io",
+       "v1",
+       "VolumeSnapshot",
+       "volumesnapshots",
+       "volumesnapshot",
+       {"vs"},
+       true,
+       true,
+       {},
+       {},
+       false,
        {Col("ReadyToUse", "boolean", ".status.readyToUse", "Whether the snapshot is ready."),
         Col("SourcePVC", "string", ".spec.source.persistentVolumeClaimName", "The source PVC."),
         Col("SourceSnapshotContent", "string", ".spec.source.volumeSnapshotContentName",
@@ -187,11 +274,19 @@ std::vector<Kind> BuildKinds() {
         Col("SnapshotClass", "string", ".spec.volumeSnapshotClassName", "The snapshot class."),
         Col("SnapshotContent", "string", ".status.boundVolumeSnapshotContentName",
             "The bound content."),
-        Col("CreationTime", "date", ".status.creationTime", "When the snapshot was cut."),
-        Age()}});
+        Col("CreationTime", "date", ".status.creationTime", "When the snapshot was cut."), Age()}});
   k.push_back(
-      {"snapshot.storage.k8s.io", "v1", "VolumeSnapshotContent", "volumesnapshotcontents",
-       "volumesnapshotcontent", {"vsc", "vscs"}, false, true, {}, {}, false,
+      {"snapshot.storage.k8s.io",
+       "v1",
+       "VolumeSnapshotContent",
+       "volumesnapshotcontents",
+       "volumesnapshotcontent",
+       {"vsc", "vscs"},
+       false,
+       true,
+       {},
+       {},
+       false,
        {Col("ReadyToUse", "boolean", ".status.readyToUse", "Whether the snapshot is ready."),
         Col("RestoreSize", "integer", ".status.restoreSize", "Size in bytes."),
         Col("DeletionPolicy", "string", ".spec.deletionPolicy", "Delete or Retain."),
@@ -201,70 +296,187 @@ std::vector<Kind> BuildKinds() {
         Col("VolumeSnapshotNamespace", "string", ".spec.volumeSnapshotRef.namespace",
             "The snapshot's namespace."),
         Age()}});
-  k.push_back({"snapshot.storage.k8s.io", "v1", "VolumeSnapshotClass", "volumesnapshotclasses",
-               "volumesnapshotclass", {"vsclass", "vsclasses"}, false, false, {}, {}, false,
+  k.push_back({"snapshot.storage.k8s.io",
+               "v1",
+               "VolumeSnapshotClass",
+               "volumesnapshotclasses",
+               "volumesnapshotclass",
+               {"vsclass", "vsclasses"},
+               false,
+               false,
+               {},
+               {},
+               false,
                {Col("Driver", "string", ".driver", "The CSI driver."),
-                Col("DeletionPolicy", "string", ".deletionPolicy", "Delete or Retain."),
-                Age()}});
+                Col("DeletionPolicy", "string", ".deletionPolicy", "Delete or Retain."), Age()}});
 
   // cdi.kubevirt.io/v1beta1
-  k.push_back({"cdi.kubevirt.io", "v1beta1", "DataVolume", "datavolumes", "datavolume",
-               {"dv", "dvs"}, true, true, {}, {"all"}, false,
+  k.push_back({"cdi.kubevirt.io",
+               "v1beta1",
+               "DataVolume",
+               "datavolumes",
+               "datavolume",
+               {"dv", "dvs"},
+               true,
+               true,
+               {},
+               {"all"},
+               false,
                {Col("Phase", "string", ".status.phase", "The phase the DataVolume is in"),
                 Col("Progress", "string", ".status.progress", "Transfer progress in percentage"),
                 Col("Restarts", "integer", ".status.restartCount",
                     "The number of times the transfer has been restarted."),
                 Age()}});
-  k.push_back({"cdi.kubevirt.io", "v1beta1", "StorageProfile", "storageprofiles",
-               "storageprofile", {}, false, true, {}, {}, false, {Age()}});
-  k.push_back({"cdi.kubevirt.io", "v1beta1", "CDIConfig", "cdiconfigs", "cdiconfig", {}, false,
-               true, {}, {}, false, {Age()}});
-  k.push_back({"cdi.kubevirt.io", "v1beta1", "DataSource", "datasources", "datasource", {"das"},
-               true, true, {}, {"all"}, false, {Age()}});
-  k.push_back({"upload.cdi.kubevirt.io", "v1beta1", "UploadTokenRequest", "uploadtokenrequests",
-               "uploadtokenrequest", {"utr", "utrs"}, true, false, {"create"}, {}, false,
+  k.push_back({"cdi.kubevirt.io",
+               "v1beta1",
+               "StorageProfile",
+               "storageprofiles",
+               "storageprofile",
+               {},
+               false,
+               true,
+               {},
+               {},
+               false,
                {Age()}});
-  k.push_back({"hostpathprovisioner.kubevirt.io", "v1beta1", "HostPathProvisioner",
-               "hostpathprovisioners", "hostpathprovisioner", {}, false, true, {}, {}, false,
+  k.push_back({"cdi.kubevirt.io",
+               "v1beta1",
+               "CDIConfig",
+               "cdiconfigs",
+               "cdiconfig",
+               {},
+               false,
+               true,
+               {},
+               {},
+               false,
                {Age()}});
-  k.push_back({"hco.kubevirt.io", "v1beta1", "HyperConverged", "hyperconvergeds",
-               "hyperconverged", {"hco", "hcos"}, true, true, {}, {}, false, {Age()}});
+  k.push_back({"cdi.kubevirt.io",
+               "v1beta1",
+               "DataSource",
+               "datasources",
+               "datasource",
+               {"das"},
+               true,
+               true,
+               {},
+               {"all"},
+               false,
+               {Age()}});
+  k.push_back({"upload.cdi.kubevirt.io",
+               "v1beta1",
+               "UploadTokenRequest",
+               "uploadtokenrequests",
+               "uploadtokenrequest",
+               {"utr", "utrs"},
+               true,
+               false,
+               {"create"},
+               {},
+               false,
+               {Age()}});
+  k.push_back({"hostpathprovisioner.kubevirt.io",
+               "v1beta1",
+               "HostPathProvisioner",
+               "hostpathprovisioners",
+               "hostpathprovisioner",
+               {},
+               false,
+               true,
+               {},
+               {},
+               false,
+               {Age()}});
+  k.push_back({"hco.kubevirt.io",
+               "v1beta1",
+               "HyperConverged",
+               "hyperconvergeds",
+               "hyperconverged",
+               {"hco", "hcos"},
+               true,
+               true,
+               {},
+               {},
+               false,
+               {Age()}});
 
   // kubevirt.io/v1
-  k.push_back({"kubevirt.io", "v1", "VirtualMachine", "virtualmachines", "virtualmachine",
-               {"vm", "vms"}, true, true, {}, {"all"}, false,
+  k.push_back({"kubevirt.io",
+               "v1",
+               "VirtualMachine",
+               "virtualmachines",
+               "virtualmachine",
+               {"vm", "vms"},
+               true,
+               true,
+               {},
+               {"all"},
+               false,
                {Age(), Col("Status", "string", ".status.printableStatus", "Human readable status"),
                 ReadyCondition()}});
-  k.push_back({"kubevirt.io", "v1", "VirtualMachineInstance", "virtualmachineinstances",
-               "virtualmachineinstance", {"vmi", "vmis"}, true, true, {}, {"all"}, false,
-               {Age(), Col("Phase", "string", ".status.phase", "The VMI's phase."),
-                Col("IP", "string", ".status.interfaces[0].ipAddress", "The VMI's address."),
-                Col("NodeName", "string", ".status.nodeName", "The node running the VMI."),
-                ReadyCondition(),
-                Col("Live-Migratable", "string",
-                    ".status.conditions[?(@.type==\"LiveMigratable\")].status", "", 1),
-                Col("Paused", "string", ".status.conditions[?(@.type==\"Paused\")].status", "",
-                    1)}});
+  k.push_back(
+      {"kubevirt.io",
+       "v1",
+       "VirtualMachineInstance",
+       "virtualmachineinstances",
+       "virtualmachineinstance",
+       {"vmi", "vmis"},
+       true,
+       true,
+       {},
+       {"all"},
+       false,
+       {Age(), Col("Phase", "string", ".status.phase", "The VMI's phase."),
+        Col("IP", "string", ".status.interfaces[0].ipAddress", "The VMI's address."),
+        Col("NodeName", "string", ".status.nodeName", "The node running the VMI."),
+        ReadyCondition(),
+        Col("Live-Migratable", "string", ".status.conditions[?(@.type==\"LiveMigratable\")].status",
+            "", 1),
+        Col("Paused", "string", ".status.conditions[?(@.type==\"Paused\")].status", "", 1)}});
 
   // snapshot.kubevirt.io/v1alpha1
-  k.push_back({"snapshot.kubevirt.io", "v1alpha1", "VirtualMachineSnapshot",
-               "virtualmachinesnapshots", "virtualmachinesnapshot",
-               {"vmsnapshot", "vmsnapshots"}, true, true, {}, {"all"}, false,
+  k.push_back({"snapshot.kubevirt.io",
+               "v1alpha1",
+               "VirtualMachineSnapshot",
+               "virtualmachinesnapshots",
+               "virtualmachinesnapshot",
+               {"vmsnapshot", "vmsnapshots"},
+               true,
+               true,
+               {},
+               {"all"},
+               false,
                {Col("SourceKind", "string", ".spec.source.kind", ""),
                 Col("SourceName", "string", ".spec.source.name", ""),
                 Col("Phase", "string", ".status.phase", ""),
                 Col("ReadyToUse", "boolean", ".status.readyToUse", ""),
                 Col("CreationTime", "date", ".status.creationTime", ""),
                 Col("Error", "string", ".status.error.message", "")}});
-  k.push_back({"snapshot.kubevirt.io", "v1alpha1", "VirtualMachineSnapshotContent",
-               "virtualmachinesnapshotcontents", "virtualmachinesnapshotcontent",
-               {"vmsnapshotcontent", "vmsnapshotcontents"}, true, true, {}, {"all"}, false,
+  k.push_back({"snapshot.kubevirt.io",
+               "v1alpha1",
+               "VirtualMachineSnapshotContent",
+               "virtualmachinesnapshotcontents",
+               "virtualmachinesnapshotcontent",
+               {"vmsnapshotcontent", "vmsnapshotcontents"},
+               true,
+               true,
+               {},
+               {"all"},
+               false,
                {Col("ReadyToUse", "boolean", ".status.readyToUse", ""),
                 Col("CreationTime", "date", ".status.creationTime", ""),
                 Col("Error", "string", ".status.error.message", "")}});
-  k.push_back({"snapshot.kubevirt.io", "v1alpha1", "VirtualMachineRestore",
-               "virtualmachinerestores", "virtualmachinerestore", {"vmrestore", "vmrestores"},
-               true, true, {}, {"all"}, false,
+  k.push_back({"snapshot.kubevirt.io",
+               "v1alpha1",
+               "VirtualMachineRestore",
+               "virtualmachinerestores",
+               "virtualmachinerestore",
+               {"vmrestore", "vmrestores"},
+               true,
+               true,
+               {},
+               {"all"},
+               false,
                {Col("TargetKind", "string", ".spec.target.kind", ""),
                 Col("TargetName", "string", ".spec.target.name", ""),
                 Col("Complete", "boolean", ".status.complete", ""),

@@ -223,11 +223,10 @@ TEST(QuantityTest, PadsDecimalSIBeyondExa) {
 }
 
 TEST(QuantityTest, RejectsMalformedText) {
-  for (const char* text : {"",      "1.1.M", "1+1.0M", "0.1mi",  "0.1am",
-                           "aoeu",  ".5i",   "1i",     "-3.01i", "-3.01e-",
-                           " 1",    "1 ",    "1K",     "1kk",    "1e",
-                           "1e3.5", "1e3e3", "1E+",    "1Ki5",   "0x10",
-                           "1,000", "1_000", "∞",      "1\n",    std::string("1\0", 2).c_str()}) {
+  for (const char* text :
+       {"",       "1.1.M",   "1+1.0M", "0.1mi", "0.1am", "aoeu",  ".5i", "1i",
+        "-3.01i", "-3.01e-", " 1",     "1 ",    "1K",    "1kk",   "1e",  "1e3.5",
+        "1e3e3",  "1E+",     "1Ki5",   "0x10",  "1,000", "1_000", "∞",   "1\n"}) {
     EXPECT_FALSE(Quantity::Parse(text).ok()) << text;
   }
   EXPECT_FALSE(Quantity::Parse(std::string_view("1\0", 2)).ok());

@@ -160,7 +160,7 @@ const std::vector<Example>& Examples() {
 }
 
 TEST(ValidationExamples, AllLoad) {
-  if (!std::filesystem::exists(ExamplesDir())) GTEST_SKIP() << "no " << ExamplesDir();
+  ASSERT_TRUE(std::filesystem::exists(ExamplesDir())) << "no " << ExamplesDir();
   ASSERT_EQ(Examples().size(), 27u);
   for (const Example& e : Examples()) {
     EXPECT_TRUE(e.object.is_object()) << e.name;

@@ -1,6 +1,8 @@
 #include "cli/serve.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -83,6 +85,12 @@ int Serve(const ServeOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Fail(Internal("cannot create --data-dir " + data_dir.string() + ": " + ec.message()));
+
+  // One server per data directory: a second one would fight over the store and the kubeconfig.
+  int lock_fd = open((data_dir / "serve.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return Fail(Unavailable("another vdisk is serving from --data-dir " + data_dir.string()));
+  }
 
   auto store = store::SqliteStore::Open(data_dir / "store.db");
   if (!store.ok()) return Fail(store.status());

@@ -474,17 +474,6 @@ TEST_F(PkiTest, PathUnderAFileIsAClearError) {
   EXPECT_THAT(pki.status().message(), HasSubstr((dir_ / "file" / "pki").string()));
 }
 
-TEST_F(PkiTest, ReadOnlyDirectoryIsAClearError) {
-  if (geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
-  fs::create_directories(pki_dir_);
-  fs::permissions(pki_dir_, fs::perms(0500));
-  Result<ServingPki> pki = EnsureServingPki(pki_dir_, hosts_);
-  fs::permissions(pki_dir_, fs::perms(0700));
-  ASSERT_FALSE(pki.ok());
-  EXPECT_THAT(pki.status().message(), HasSubstr("not writable"));
-  EXPECT_THAT(pki.status().message(), HasSubstr(pki_dir_.string()));
-}
-
 // ---------------------------------------------------------------------------------------------
 // WriteKubeconfig.
 
@@ -527,7 +516,7 @@ TEST_F(PkiTest, KubeconfigRejectsBadInput) {
 }
 
 TEST_F(PkiTest, KubectlReadsKubeconfig) {
-  if (access(kKubectl, X_OK) != 0) GTEST_SKIP() << kKubectl << " not installed";
+  ASSERT_EQ(access(kKubectl, X_OK), 0) << kKubectl << " is required (scripts/install-deps.sh --test)";
   Result<ServingPki> pki = EnsureServingPki(pki_dir_, hosts_);
   ASSERT_TRUE(pki.ok()) << pki.status().message();
   fs::path kubeconfig = dir_ / "kubeconfig";
@@ -631,7 +620,7 @@ class TlsServer {
 };
 
 TEST_F(PkiTest, KubectlVerifiesTlsAndSendsToken) {
-  if (access(kKubectl, X_OK) != 0) GTEST_SKIP() << kKubectl << " not installed";
+  ASSERT_EQ(access(kKubectl, X_OK), 0) << kKubectl << " is required (scripts/install-deps.sh --test)";
   Result<ServingPki> pki = EnsureServingPki(pki_dir_, hosts_);
   ASSERT_TRUE(pki.ok()) << pki.status().message();
   TlsServer server(*pki);

@@ -59,6 +59,13 @@ Result<WriteOptions> WriteOptionsOf(const ApiRequest& request) {
 }
 
 Result<json> ParseBody(const ApiRequest& request) {
+  // Only JSON is served. A 415 makes client-go fall back from protobuf to JSON and retry.
+  std::string media = request.content_type.substr(0, request.content_type.find(';'));
+  if (!media.empty() && media != "application/json" && media.find("+json") == std::string::npos) {
+    return Status(StatusCode::kUnsupportedMedia,
+                  "the body of the request was in an unknown format - accepted media types "
+                  "include: application/json");
+  }
   json body = json::parse(request.body, nullptr, false);
   if (body.is_discarded()) {
     return InvalidArgument("the request body is not valid JSON");
@@ -319,7 +326,9 @@ ApiResponse RestHandler::Watch(const ApiRequest& request, const Target& target) 
   const std::atomic<bool>* closing = &closing_;
 
   ApiResponse r;
-  r.content_type = "application/json";
+  // The stream=watch parameter, as kube-apiserver sends it, also keeps the HTTP library from
+  // gzip-buffering the stream, which would hold events back.
+  r.content_type = "application/json;stream=watch";
   r.stream = [=](const std::function<bool(std::string_view)>& write) mutable {
     while (std::chrono::steady_clock::now() < deadline && !*closing) {
       auto event = shared->Next(std::chrono::milliseconds(500));

@@ -9,15 +9,17 @@ namespace {
 using nlohmann::json;
 
 // A date cell shows as an age ("5m"), as kube-apiserver prints date columns.
-json FormatCell(const api::PrinterColumn& column, json value) {
+// Missing values print as kubectl prints them: empty for the built-in printers of core kinds,
+// "<none>" (a null cell) for the other kinds, as for custom resources' printer columns.
+json FormatCell(const api::Kind& kind, const api::PrinterColumn& column, json value) {
+  if (value.is_null()) return kind.group.empty() ? json("") : json();
   if (column.type == "date") {
-    if (!value.is_string()) return "<unknown>";
+    if (!value.is_string()) return json();
     auto t = ParseRfc3339(value.get<std::string>());
-    if (!t) return "<unknown>";
+    if (!t) return json();
     return HumanDuration(std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::system_clock::now() - *t));
   }
-  if (value.is_null()) return column.type == "integer" || column.type == "number" ? json() : "";
   if (column.type == "string" && !value.is_string()) return value.dump();
   return value;
 }
@@ -64,7 +66,7 @@ json ToTable(const api::Kind& kind, const std::vector<json>& objects,
     for (const auto& column : kind.columns) {
       json value = column.compute ? column.compute(object)
                                   : api::EvaluateJsonPath(object, column.json_path);
-      cells.push_back(FormatCell(column, std::move(value)));
+      cells.push_back(FormatCell(kind, column, std::move(value)));
     }
     json row = {{"cells", std::move(cells)}};
     if (include_object == "Object") {

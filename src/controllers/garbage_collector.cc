@@ -69,6 +69,9 @@ void GarbageCollector::Run() {
         Observe(kind, object, (*event)->type == store::WatchEvent::Type::kDeleted);
       }
       Collect();
+      // A deleted owner's dependents were queued by the pass above: act on them now rather
+      // than at the next retry tick.
+      if (!dirty_.empty()) Collect();
     }
   }
 }

@@ -14,9 +14,9 @@ struct FieldError {
   enum class Type { kInvalid, kRequired, kNotSupported, kForbidden, kDuplicate, kTooLong };
 
   Type type = Type::kInvalid;
-  std::string field;        // dotted path with list indexes, e.g. "spec.accessModes[0]"
-  nlohmann::json bad_value; // the offending value; null when there is none to show
-  std::string detail;       // why it is wrong
+  std::string field;                   // dotted path with list indexes, e.g. "spec.accessModes[0]"
+  nlohmann::json bad_value;            // the offending value; null when there is none to show
+  std::string detail;                  // why it is wrong
   std::vector<std::string> supported;  // for kNotSupported
 
   // The Status cause reason, e.g. "FieldValueInvalid".

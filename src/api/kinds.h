@@ -17,11 +17,11 @@ using Json = nlohmann::json;
 
 // One column of `kubectl get` output (a meta.k8s.io/v1 TableColumnDefinition).
 struct PrinterColumn {
-  std::string name;         // as kubectl shows it upper-cased, e.g. "Phase"
-  std::string type;         // string, integer, number, boolean, date
+  std::string name;  // as kubectl shows it upper-cased, e.g. "Phase"
+  std::string type;  // string, integer, number, boolean, date
   std::string description;
-  int priority = 0;         // 1: shown only with -o wide
-  std::string json_path;    // simple JSONPath, see api/jsonpath.h; empty when `compute` is set
+  int priority = 0;       // 1: shown only with -o wide
+  std::string json_path;  // simple JSONPath, see api/jsonpath.h; empty when `compute` is set
   std::function<Json(const Json& object)> compute;  // for cells a path cannot express
 };
 
@@ -33,10 +33,10 @@ struct Kind {
   std::string singular;
   std::vector<std::string> short_names;
   bool namespaced = true;
-  bool has_status = true;            // serves the /status subresource
-  std::vector<std::string> verbs;    // discovery verbs; empty means the full set
+  bool has_status = true;          // serves the /status subresource
+  std::vector<std::string> verbs;  // discovery verbs; empty means the full set
   std::vector<std::string> categories;
-  bool strategic_merge = false;      // core kinds accept strategic merge patches
+  bool strategic_merge = false;        // core kinds accept strategic merge patches
   std::vector<PrinterColumn> columns;  // after NAME; "Age" is spelled out where upstream has it
 
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }

@@ -1,4 +1,5 @@
-// Decoding of Kubernetes protobuf request bodies (Content-Type application/vnd.kubernetes.protobuf).
+// Decoding of Kubernetes protobuf request bodies (Content-Type
+// application/vnd.kubernetes.protobuf).
 //
 // kubectl's typed clients POST protobuf (e.g. `kubectl create namespace`, `create configmap`,
 // `create secret`) and do not fall back to JSON, so the REST handler turns such a body into the

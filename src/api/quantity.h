@@ -25,15 +25,17 @@ class Quantity {
   static Result<Quantity> Parse(std::string_view text);
   static Quantity FromBytes(int64_t bytes);  // formatted with a binary suffix when exact
 
-  // The value rounded up to a whole number (bytes for storage). Saturates at INT64_MAX.
+  // The value rounded up (away from zero) to a whole number (bytes for storage). Saturates at
+  // INT64_MAX, or INT64_MIN for negative values.
   int64_t Value() const;
-  // The value in thousandths, rounded up (CPU millicores). Saturates at INT64_MAX.
+  // The value in thousandths, rounded up (CPU millicores). Saturates like Value().
   int64_t MilliValue() const;
   bool IsNegative() const;
 
   // Text as Kubernetes prints it: "2Gi" stays "2Gi", "1.5Gi" becomes "1536Mi", "1.5G" becomes
   // "1500M", "0.5" becomes "500m", "1000" becomes "1k". Like upstream, some parsed text that
   // is already short is echoed verbatim even when not strictly canonical ("1.500", "+1Ki").
+  // Unlike upstream, decimal values past 999E keep their value ("1000E", where upstream says "1").
   std::string ToString() const;
 
   std::strong_ordering operator<=>(const Quantity& other) const;

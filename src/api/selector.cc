@@ -282,8 +282,6 @@ enum class Context { kKeyAndOperator, kValues };
 // The field path of a requirement parsed from text: upstream's nil path prints as "<nil>".
 constexpr char kNilPath[] = "<nil>";
 
-std::vector<std::string> LabelKeyErrors(std::string_view key) { return IsQualifiedName(key); }
-
 }  // namespace
 
 // Recursive descent over the lexemes, following upstream's grammar and error texts:
@@ -322,7 +320,7 @@ class LabelSelectorParser {
                      "', expected: identifier after ','");
       }
     }
-    // Sorted by key, as upstream does, so equal selectors compare and print the same.
+    // Sorted by key, as upstream does.
     std::stable_sort(selector.requirements_.begin(), selector.requirements_.end(),
                      [](const Requirement& a, const Requirement& b) { return a.key < b.key; });
     return selector;
@@ -359,7 +357,7 @@ class LabelSelectorParser {
     if (key.token != Token::kIdentifier) {
       return InvalidArgument("found '" + std::string(key.text) + "', expected: identifier");
     }
-    if (std::vector<std::string> errors = LabelKeyErrors(key.text); !errors.empty()) {
+    if (std::vector<std::string> errors = IsQualifiedName(key.text); !errors.empty()) {
       return InvalidArgument(InvalidError(kNilPath, GoQuote(key.text), Join(errors, "; ")));
     }
     requirement.key = std::string(key.text);
@@ -538,41 +536,12 @@ Result<LabelSelector> LabelSelector::FromJson(const nlohmann::json& selector) {
         }
         Requirement requirement{Op::kIn, "", {}, 0};
         bool well_formed = true;
-
         const Json key = Member(expression, "key", "");
-        if (key.is_string()) {
-          requirement.key = key.get<std::string>();
-          for (const std::string& message : IsQualifiedName(requirement.key)) {
-            errors.push_back(InvalidError(path + ".key", GoQuote(requirement.key), message));
-          }
-        } else {
-          must_be(path + ".key", key, "a string");
-          well_formed = false;
-        }
-
-        const Json values = Member(expression, "values", Json::array());
-        std::set<std::string> distinct_values;
-        if (values.is_array()) {
-          for (size_t j = 0; j < values.size(); ++j) {
-            const std::string value_path = path + ".values[" + std::to_string(j) + "]";
-            if (!values[j].is_string()) {
-              must_be(value_path, values[j], "a string");
-              well_formed = false;
-              continue;
-            }
-            const std::string& text = values[j].get_ref<const std::string&>();
-            for (const std::string& message : IsValidLabelValue(text)) {
-              errors.push_back(InvalidError(value_path, GoQuote(text), message));
-            }
-            distinct_values.insert(text);
-          }
-        } else {
-          must_be(path + ".values", values, "an array");
-          well_formed = false;
-        }
-        const bool has_values = values.is_array() && !values.empty();
-
         const Json op = Member(expression, "operator", "");
+        const Json values = Member(expression, "values", Json::array());
+        const bool has_values = !values.is_array() || !values.empty();
+
+        // Upstream's order: the operator and whether it wants values, the key, the values.
         const std::string op_name = op.is_string() ? op.get<std::string>() : "";
         if (!op.is_string()) {
           must_be(path + ".operator", op, "a string");
@@ -594,6 +563,36 @@ Result<LabelSelector> LabelSelector::FromJson(const nlohmann::json& selector) {
         } else {
           errors.push_back(
               InvalidError(path + ".operator", GoQuote(op_name), "not a valid selector operator"));
+        }
+
+        if (key.is_string()) {
+          requirement.key = key.get<std::string>();
+          for (const std::string& message : IsQualifiedName(requirement.key)) {
+            errors.push_back(InvalidError(path + ".key", GoQuote(requirement.key), message));
+          }
+        } else {
+          must_be(path + ".key", key, "a string");
+          well_formed = false;
+        }
+
+        std::set<std::string> distinct_values;
+        if (values.is_array()) {
+          for (size_t j = 0; j < values.size(); ++j) {
+            const std::string value_path = path + ".values[" + std::to_string(j) + "]";
+            if (!values[j].is_string()) {
+              must_be(value_path, values[j], "a string");
+              well_formed = false;
+              continue;
+            }
+            const std::string& text = values[j].get_ref<const std::string&>();
+            for (const std::string& message : IsValidLabelValue(text)) {
+              errors.push_back(InvalidError(value_path, GoQuote(text), message));
+            }
+            distinct_values.insert(text);
+          }
+        } else {
+          must_be(path + ".values", values, "an array");
+          well_formed = false;
         }
         if (!well_formed) continue;
         requirement.values.assign(distinct_values.begin(), distinct_values.end());

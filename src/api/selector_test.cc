@@ -300,6 +300,17 @@ TEST(LabelSelectorJsonTest, KeysAndValuesAreValidated) {
                 kNamePartRegexError + "]");
 }
 
+TEST(LabelSelectorJsonTest, ReportsInUpstreamOrder) {
+  EXPECT_EQ(JsonError({{"matchExpressions",
+                        {{{"key", "-k"}, {"operator", "In"}, {"values", {"ok", "-v"}}},
+                         {{"key", "-k"}, {"operator", "Exists"}, {"values", {"x"}}}}}}),
+            std::string("[matchExpressions[0].key: Invalid value: \"-k\": ") + kNamePartRegexError +
+                ", matchExpressions[0].values[1]: Invalid value: \"-v\": " + kLabelValueRegexError +
+                ", matchExpressions[1].values: Forbidden: may not be specified when `operator` "
+                "is 'Exists' or 'DoesNotExist', matchExpressions[1].key: Invalid value: \"-k\": " +
+                kNamePartRegexError + "]");
+}
+
 TEST(LabelSelectorJsonTest, ReportsEveryProblem) {
   const std::string message =
       JsonError({{"matchLabels", {{"a", 1}}},
@@ -329,9 +340,7 @@ TEST(LabelSelectorJsonTest, RejectsWrongTypes) {
             "matchExpressions[0].operator: Invalid value: true: must be a string");
   EXPECT_EQ(
       JsonError({{"matchExpressions", {{{"key", "a"}, {"operator", "In"}, {"values", "x"}}}}}),
-      "[matchExpressions[0].values: Invalid value: \"x\": must be an array, "
-      "matchExpressions[0].values: Required value: must be specified when `operator` is "
-      "'In' or 'NotIn']");
+      "matchExpressions[0].values: Invalid value: \"x\": must be an array");
   EXPECT_EQ(
       JsonError({{"matchExpressions", {{{"key", "a"}, {"operator", "In"}, {"values", {1}}}}}}),
       "matchExpressions[0].values[0]: Invalid value: 1: must be a string");

@@ -6,15 +6,17 @@
 #include "common/version.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"vdisk: virtual machine disks behind a Kubernetes-compatible API.\n"
-               "Drive it with kubectl, using the kubeconfig that `vdisk serve` writes."};
+  CLI::App app{
+      "vdisk: virtual machine disks behind a Kubernetes-compatible API.\n"
+      "Drive it with kubectl, using the kubeconfig that `vdisk serve` writes."};
   app.require_subcommand(1);
 
   vdisk::cli::ServeOptions serve;
   CLI::App* serve_cmd = app.add_subcommand(
       "serve", "Run the API server, controllers and node agent with an embedded store");
-  serve_cmd->add_option("--data-dir", serve.data_dir,
-                        "Directory for the store, certificates and kubeconfig")
+  serve_cmd
+      ->add_option("--data-dir", serve.data_dir,
+                   "Directory for the store, certificates and kubeconfig")
       ->capture_default_str();
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to serve on; port 0 picks one")
       ->capture_default_str();

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -84,7 +84,8 @@ int Serve(const ServeOptions& options) {
   std::filesystem::path data_dir = options.data_dir;
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Fail(Internal("cannot create --data-dir " + data_dir.string() + ": " + ec.message()));
+  if (ec)
+    return Fail(Internal("cannot create --data-dir " + data_dir.string() + ": " + ec.message()));
 
   // One server per data directory: a second one would fight over the store and the kubeconfig.
   int lock_fd = open((data_dir / "serve.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -108,8 +109,8 @@ int Serve(const ServeOptions& options) {
   server::RestHandler handler(objects);
   auto http = server::HttpServer::Start(handler, *pki, {listen->host, listen->port});
   if (!http.ok()) return Fail(http.status());
-  std::string url = "https://" + UrlHost(DialHost(listen->host)) + ":" +
-                    std::to_string((*http)->port());
+  std::string url =
+      "https://" + UrlHost(DialHost(listen->host)) + ":" + std::to_string((*http)->port());
   if (Status st = server::WriteKubeconfig(data_dir / "kubeconfig", url, *pki); !st.ok()) {
     return Fail(st);
   }

@@ -21,7 +21,8 @@ std::optional<SystemTime> ParseRfc3339(std::string_view text) {
   int consumed = 0;
   std::string s(text);
   if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 19) {
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19) {
     return std::nullopt;
   }
   std::string_view rest = text.substr(19);

@@ -21,18 +21,18 @@ namespace vdisk {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // malformed input: 400 BadRequest
-  kInvalid,            // well-formed but failing validation: 422 Invalid
-  kNotFound,           // 404
-  kAlreadyExists,      // 409 AlreadyExists
-  kConflict,           // stale resourceVersion: 409 Conflict
-  kGone,               // resourceVersion too old for a watch: 410 Expired
-  kForbidden,          // 403
-  kUnauthorized,       // 401
-  kMethodNotAllowed,   // 405
-  kUnsupportedMedia,   // 415
-  kUnavailable,        // 503, retry later
-  kInternal,           // 500, a bug or an I/O failure
+  kInvalidArgument,   // malformed input: 400 BadRequest
+  kInvalid,           // well-formed but failing validation: 422 Invalid
+  kNotFound,          // 404
+  kAlreadyExists,     // 409 AlreadyExists
+  kConflict,          // stale resourceVersion: 409 Conflict
+  kGone,              // resourceVersion too old for a watch: 410 Expired
+  kForbidden,         // 403
+  kUnauthorized,      // 401
+  kMethodNotAllowed,  // 405
+  kUnsupportedMedia,  // 415
+  kUnavailable,       // 503, retry later
+  kInternal,          // 500, a bug or an I/O failure
 };
 
 class [[nodiscard]] Status {
@@ -59,7 +59,9 @@ class [[nodiscard]] Status {
   std::shared_ptr<const nlohmann::json> details_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status Invalid(std::string m) { return {StatusCode::kInvalid, std::move(m)}; }
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
@@ -73,7 +75,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "Result built from an OK status has no value");
   }
@@ -98,10 +100,10 @@ class [[nodiscard]] Result {
 #define VDISK_CONCAT_INNER(a, b) a##b
 #define VDISK_CONCAT(a, b) VDISK_CONCAT_INNER(a, b)
 
-#define VDISK_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::vdisk::Status _st = (expr);            \
-    if (!_st.ok()) return _st;               \
+#define VDISK_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::vdisk::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)
 
 #define VDISK_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr) \

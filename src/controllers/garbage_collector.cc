@@ -224,8 +224,10 @@ void GarbageCollector::RemoveOwnerReference(const Node& dependent, const std::st
       if (!(ref.is_object() && ref.value("uid", "") == owner_uid)) kept.push_back(ref);
     }
     if (kept.size() == refs.size()) return false;
-    if (kept.empty()) object["metadata"].erase("ownerReferences");
-    else refs = std::move(kept);
+    if (kept.empty())
+      object["metadata"].erase("ownerReferences");
+    else
+      refs = std::move(kept);
     return true;
   });
 }

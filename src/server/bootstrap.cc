@@ -16,8 +16,7 @@ Status EnsureObject(ObjectService& objects, const Kind& kind, const std::string&
   std::string name = object["metadata"]["name"];
   auto created = objects.Create(kind, ns, std::move(object));
   if (!created.ok()) {
-    return created.status().code() == StatusCode::kAlreadyExists ? Status::Ok()
-                                                                 : created.status();
+    return created.status().code() == StatusCode::kAlreadyExists ? Status::Ok() : created.status();
   }
   if (status.is_null()) return Status::Ok();
   auto updated = objects.Patch(kind, ns, name, PatchType::kMerge, {{"status", status}},
@@ -30,8 +29,8 @@ Status EnsureObject(ObjectService& objects, const Kind& kind, const std::string&
 Status EnsureBootstrapObjects(ObjectService& objects, const std::string& node_name) {
   for (const char* ns : {"default", "kube-system", "kube-public", "openshift-cnv",
                          "openshift-virtualization-os-images"}) {
-    VDISK_RETURN_IF_ERROR(EnsureObject(objects, KindOf("", "Namespace"), "",
-                                       {{"metadata", {{"name", ns}}}}));
+    VDISK_RETURN_IF_ERROR(
+        EnsureObject(objects, KindOf("", "Namespace"), "", {{"metadata", {{"name", ns}}}}));
   }
   std::string now = NowRfc3339();
   VDISK_RETURN_IF_ERROR(EnsureObject(

@@ -8,9 +8,8 @@ namespace vdisk::server {
 using nlohmann::json;
 
 json CoreApiVersions() {
-  return {{"kind", "APIVersions"},
-          {"versions", {"v1"}},
-          {"serverAddressByClientCIDRs", json::array()}};
+  return {
+      {"kind", "APIVersions"}, {"versions", {"v1"}}, {"serverAddressByClientCIDRs", json::array()}};
 }
 
 json ApiGroupList() {

@@ -11,8 +11,7 @@ namespace vdisk::server {
 nlohmann::json CoreApiVersions();
 nlohmann::json ApiGroupList();
 // nullopt for a group version vdisk does not serve.
-std::optional<nlohmann::json> ApiResourceList(const std::string& group,
-                                              const std::string& version);
+std::optional<nlohmann::json> ApiResourceList(const std::string& group, const std::string& version);
 nlohmann::json VersionInfo();
 
 }  // namespace vdisk::server

@@ -23,17 +23,17 @@ void Send(const ApiResponse& response, httplib::Response& res) {
     return;
   }
   auto stream = response.stream;
-  res.set_chunked_content_provider(
-      response.content_type, [stream](size_t, httplib::DataSink& sink) {
-        bool client_alive = true;
-        auto write = [&](std::string_view chunk) {
-          client_alive = client_alive && sink.is_writable() && sink.write(chunk.data(), chunk.size());
-          return client_alive;
-        };
-        bool more = stream(write) && client_alive && sink.is_writable();
-        if (!more) sink.done();
-        return client_alive;
-      });
+  res.set_chunked_content_provider(response.content_type, [stream](size_t,
+                                                                   httplib::DataSink& sink) {
+    bool client_alive = true;
+    auto write = [&](std::string_view chunk) {
+      client_alive = client_alive && sink.is_writable() && sink.write(chunk.data(), chunk.size());
+      return client_alive;
+    };
+    bool more = stream(write) && client_alive && sink.is_writable();
+    if (!more) sink.done();
+    return client_alive;
+  });
 }
 
 }  // namespace
@@ -41,11 +41,11 @@ void Send(const ApiResponse& response, httplib::Response& res) {
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(RestHandler& handler, const ServingPki& pki,
                                                       const Options& options) {
   std::unique_ptr<HttpServer> server(new HttpServer());
-  server->server_ = std::make_unique<httplib::SSLServer>(pki.server_cert.c_str(),
-                                                         pki.server_key.c_str());
+  server->server_ =
+      std::make_unique<httplib::SSLServer>(pki.server_cert.c_str(), pki.server_key.c_str());
   httplib::SSLServer& http = *server->server_;
-  if (!http.is_valid()) return Internal("cannot load the serving certificate " +
-                                        pki.server_cert.string());
+  if (!http.is_valid())
+    return Internal("cannot load the serving certificate " + pki.server_cert.string());
   size_t threads = options.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(options.max_body_bytes);
@@ -73,19 +73,19 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(RestHandler& handler, cons
   http.Put(".*", serve);
   http.Patch(".*", serve);
   http.Delete(".*", serve);
-  http.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                                std::exception_ptr error) {
-    std::string what = "unknown error";
-    try {
-      if (error) std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("{} {}: {}", req.method, req.path, what);
-    res.status = 500;
-    res.set_content(StatusObject(Internal(what)).dump(), "application/json");
-  });
+  http.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        std::string what = "unknown error";
+        try {
+          if (error) std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("{} {}: {}", req.method, req.path, what);
+        res.status = 500;
+        res.set_content(StatusObject(Internal(what)).dump(), "application/json");
+      });
 
   if (options.port == 0) {
     server->port_ = http.bind_to_any_port(options.host);

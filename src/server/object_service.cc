@@ -93,8 +93,8 @@ Status InvalidObject(const Kind& kind, const std::string& name, const api::Field
                       {"field", errors[i].field}});
   }
   if (errors.size() > 1) summary = "[" + summary + "]";
-  auto details = std::make_shared<const Json>(Json{
-      {"name", name}, {"group", kind.group}, {"kind", kind.kind}, {"causes", causes}});
+  auto details = std::make_shared<const Json>(
+      Json{{"name", name}, {"group", kind.group}, {"kind", kind.kind}, {"causes", causes}});
   return Invalid(kind.QualifiedKind() + " " + Json(name).dump() + " is invalid: " + summary)
       .WithDetails(std::move(details));
 }
@@ -163,8 +163,8 @@ class FilteredWatch final : public ObjectWatch {
 ObjectService::ObjectService(store::Store& store) : store_(store) {}
 
 std::string ObjectService::Prefix(const Kind& kind, const std::string& ns) {
-  std::string prefix = "/" + (kind.group.empty() ? std::string("core") : kind.group) + "/" +
-                       kind.plural + "/";
+  std::string prefix =
+      "/" + (kind.group.empty() ? std::string("core") : kind.group) + "/" + kind.plural + "/";
   if (kind.namespaced && !ns.empty()) prefix += ns + "/";
   return prefix;
 }
@@ -200,8 +200,10 @@ Status ObjectService::CheckNamespaceAcceptsWrites(const Kind& kind, const std::s
   auto namespace_object = Read(NamespaceKind(), "", ns, nullptr);
   if (!namespace_object.ok()) return namespace_object.status();
   if (IsBeingDeleted(*namespace_object)) {
-    return Forbidden(kind.GroupResource() + " is forbidden: unable to create new content in "
-                     "namespace " + ns + " because it is being terminated");
+    return Forbidden(kind.GroupResource() +
+                     " is forbidden: unable to create new content in "
+                     "namespace " +
+                     ns + " because it is being terminated");
   }
   return Status::Ok();
 }
@@ -214,8 +216,7 @@ Status ObjectService::Prepare(const Kind& kind, Json& object, const Json* old,
   std::string api_version = Str(object, "apiVersion"), kind_name = Str(object, "kind");
   if (!api_version.empty() && api_version != kind.ApiVersion()) {
     return InvalidArgument("the API version in the data (" + api_version +
-                           ") does not match the expected API version (" + kind.ApiVersion() +
-                           ")");
+                           ") does not match the expected API version (" + kind.ApiVersion() + ")");
   }
   if (!kind_name.empty() && kind_name != kind.kind) {
     return InvalidArgument("the kind in the data (" + kind_name +
@@ -259,17 +260,19 @@ Result<WriteResult> ObjectService::Store(const Kind& kind, const std::string& ns
   using Op = store::Mutation::Op;
   Op op = expected_revision < 0 ? Op::kCreate : Op::kUpdate;
   if (dry_run) return WriteResult{std::move(object), std::move(warnings)};
-  auto stored = store_.Apply({op, Key(kind, ns, name), std::max<int64_t>(expected_revision, 0),
-                              std::move(object)});
+  auto stored = store_.Apply(
+      {op, Key(kind, ns, name), std::max<int64_t>(expected_revision, 0), std::move(object)});
   if (!stored.ok()) {
     switch (stored.status().code()) {
       case StatusCode::kAlreadyExists:
         return AlreadyExists(kind.GroupResource() + " " + Json(name).dump() + " already exists");
-      case StatusCode::kNotFound: return NotFoundError(kind, name);
+      case StatusCode::kNotFound:
+        return NotFoundError(kind, name);
       case StatusCode::kConflict:
         return Conflict("Operation cannot be fulfilled on " + kind.GroupResource() + " " +
                         Json(name).dump() + ": " + stored.status().message());
-      default: return stored.status();
+      default:
+        return stored.status();
     }
   }
   return WriteResult{Json::parse(stored->value), std::move(warnings)};
@@ -282,8 +285,9 @@ Result<WriteResult> ObjectService::Create(const Kind& kind, const std::string& n
   std::string body_ns = Str(meta, "namespace");
   if (kind.namespaced) {
     if (!body_ns.empty() && body_ns != ns) {
-      return InvalidArgument("the namespace of the provided object does not match the "
-                             "namespace sent on the request");
+      return InvalidArgument(
+          "the namespace of the provided object does not match the "
+          "namespace sent on the request");
     }
     meta["namespace"] = ns;
   } else {
@@ -292,8 +296,8 @@ Result<WriteResult> ObjectService::Create(const Kind& kind, const std::string& n
   if (Str(meta, "name").empty() && !Str(meta, "generateName").empty()) {
     meta["name"] = Str(meta, "generateName") + RandomNameSuffix();
   }
-  for (const char* system_field : {"uid", "resourceVersion", "deletionTimestamp",
-                                   "deletionGracePeriodSeconds", "selfLink"}) {
+  for (const char* system_field :
+       {"uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"}) {
     meta.erase(system_field);
   }
   meta["creationTimestamp"] = NowRfc3339();
@@ -357,21 +361,27 @@ Result<WriteResult> ObjectService::Update(const Kind& kind, const std::string& n
     Json updated;
     if (status_only) {
       updated = old;
-      if (object.contains("status")) updated["status"] = object["status"];
-      else updated.erase("status");
+      if (object.contains("status"))
+        updated["status"] = object["status"];
+      else
+        updated.erase("status");
     } else {
       updated = object;
       if (kind.has_status) {
-        if (old.contains("status")) updated["status"] = old["status"];
-        else updated.erase("status");
+        if (old.contains("status"))
+          updated["status"] = old["status"];
+        else
+          updated.erase("status");
       }
     }
     Json& meta = Metadata(updated);
     const Json& old_meta = old["metadata"];
     for (const char* system_field : {"uid", "creationTimestamp", "deletionTimestamp",
                                      "deletionGracePeriodSeconds", "generation", "namespace"}) {
-      if (old_meta.contains(system_field)) meta[system_field] = old_meta[system_field];
-      else meta.erase(system_field);
+      if (old_meta.contains(system_field))
+        meta[system_field] = old_meta[system_field];
+      else
+        meta.erase(system_field);
     }
     meta["name"] = name;
     meta["resourceVersion"] = std::to_string(revision);
@@ -387,37 +397,42 @@ Result<WriteResult> ObjectService::Update(const Kind& kind, const std::string& n
     if (IsBeingDeleted(updated) && !HasPendingFinalizers(kind, updated)) {
       // The last finalizer is gone: the deletion that was waiting for it completes now.
       if (options.dry_run) return WriteResult{std::move(updated), std::move(warnings)};
-      auto deleted = store_.Apply({store::Mutation::Op::kDelete, Key(kind, ns, name), revision, {}});
+      auto deleted =
+          store_.Apply({store::Mutation::Op::kDelete, Key(kind, ns, name), revision, {}});
       if (deleted.ok()) return WriteResult{Json::parse(deleted->value), std::move(warnings)};
       written = deleted.status();
     } else {
-      written = Store(kind, ns, name, std::move(updated), revision, std::move(warnings),
-                      options.dry_run);
+      written =
+          Store(kind, ns, name, std::move(updated), revision, std::move(warnings), options.dry_run);
     }
     // Without a client resourceVersion, the update is unconditional: retry on a race.
-    if (written.ok() || written.status().code() != StatusCode::kConflict ||
-        client_revision != 0 || attempt >= kMaxConflictRetries) {
+    if (written.ok() || written.status().code() != StatusCode::kConflict || client_revision != 0 ||
+        attempt >= kMaxConflictRetries) {
       return written;
     }
   }
 }
 
 Result<WriteResult> ObjectService::Patch(const Kind& kind, const std::string& ns,
-                                         const std::string& name, PatchType type,
-                                         const Json& patch, bool status_only,
-                                         const WriteOptions& options) {
+                                         const std::string& name, PatchType type, const Json& patch,
+                                         bool status_only, const WriteOptions& options) {
   if (type == PatchType::kStrategic && !kind.strategic_merge) {
-    return Status(StatusCode::kUnsupportedMedia,
-            "the body of the request was in an unknown format - accepted media types include: "
-            "application/json-patch+json, application/merge-patch+json");
+    return Status(
+        StatusCode::kUnsupportedMedia,
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json");
   }
   for (int attempt = 0;; ++attempt) {
     int64_t revision = 0;
     VDISK_ASSIGN_OR_RETURN(Json old, Read(kind, ns, name, &revision));
     Result<Json> patched = Internal("unknown patch type");
     switch (type) {
-      case PatchType::kJson: patched = json::ApplyJsonPatch(old, patch); break;
-      case PatchType::kMerge: patched = json::ApplyMergePatch(old, patch); break;
+      case PatchType::kJson:
+        patched = json::ApplyJsonPatch(old, patch);
+        break;
+      case PatchType::kMerge:
+        patched = json::ApplyMergePatch(old, patch);
+        break;
       case PatchType::kStrategic:
         patched = json::ApplyStrategicMergePatch(old, patch,
                                                  api::SchemaRegistry::Get().ListStrategy(kind));
@@ -436,8 +451,8 @@ Result<WriteResult> ObjectService::Patch(const Kind& kind, const std::string& ns
   }
 }
 
-Result<Json> ObjectService::Delete(const Kind& kind, const std::string& ns,
-                                   const std::string& name, const DeleteOptions& options) {
+Result<Json> ObjectService::Delete(const Kind& kind, const std::string& ns, const std::string& name,
+                                   const DeleteOptions& options) {
   for (int attempt = 0;; ++attempt) {
     int64_t revision = 0;
     VDISK_ASSIGN_OR_RETURN(Json object, Read(kind, ns, name, &revision));

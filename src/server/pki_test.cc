@@ -516,7 +516,8 @@ TEST_F(PkiTest, KubeconfigRejectsBadInput) {
 }
 
 TEST_F(PkiTest, KubectlReadsKubeconfig) {
-  ASSERT_EQ(access(kKubectl, X_OK), 0) << kKubectl << " is required (scripts/install-deps.sh --test)";
+  ASSERT_EQ(access(kKubectl, X_OK), 0)
+      << kKubectl << " is required (scripts/install-deps.sh --test)";
   Result<ServingPki> pki = EnsureServingPki(pki_dir_, hosts_);
   ASSERT_TRUE(pki.ok()) << pki.status().message();
   fs::path kubeconfig = dir_ / "kubeconfig";
@@ -620,7 +621,8 @@ class TlsServer {
 };
 
 TEST_F(PkiTest, KubectlVerifiesTlsAndSendsToken) {
-  ASSERT_EQ(access(kKubectl, X_OK), 0) << kKubectl << " is required (scripts/install-deps.sh --test)";
+  ASSERT_EQ(access(kKubectl, X_OK), 0)
+      << kKubectl << " is required (scripts/install-deps.sh --test)";
   Result<ServingPki> pki = EnsureServingPki(pki_dir_, hosts_);
   ASSERT_TRUE(pki.ok()) << pki.status().message();
   TlsServer server(*pki);

@@ -48,10 +48,14 @@ bool WantsTable(const ApiRequest& request) {
 Result<WriteOptions> WriteOptionsOf(const ApiRequest& request) {
   WriteOptions options;
   std::string validation = Param(request, "fieldValidation");
-  if (validation == "Strict") options.field_validation = FieldValidation::kStrict;
-  else if (validation == "Ignore") options.field_validation = FieldValidation::kIgnore;
-  else if (validation.empty() || validation == "Warn") options.field_validation = FieldValidation::kWarn;
-  else return InvalidArgument("fieldValidation must be one of Strict, Warn or Ignore");
+  if (validation == "Strict")
+    options.field_validation = FieldValidation::kStrict;
+  else if (validation == "Ignore")
+    options.field_validation = FieldValidation::kIgnore;
+  else if (validation.empty() || validation == "Warn")
+    options.field_validation = FieldValidation::kWarn;
+  else
+    return InvalidArgument("fieldValidation must be one of Strict, Warn or Ignore");
   std::string dry_run = Param(request, "dryRun");
   if (!dry_run.empty() && dry_run != "All") return InvalidArgument("dryRun must be All");
   options.dry_run = dry_run == "All";
@@ -152,8 +156,7 @@ ApiResponse RestHandler::Handle(const ApiRequest& request) {
   }
   if (s.size() >= 2) target.name = s[1];
   if (s.size() == 3) target.subresource = s[2];
-  if (!target.subresource.empty() &&
-      !(target.subresource == "status" && target.kind->has_status)) {
+  if (!target.subresource.empty() && !(target.subresource == "status" && target.kind->has_status)) {
     return ErrorResponse(NotFound("the server could not find the requested resource"));
   }
   if (!target.kind->namespaced && !target.ns.empty()) {
@@ -222,8 +225,8 @@ ApiResponse RestHandler::HandleObject(const ApiRequest& request, const Target& t
   if (method == "PUT" && verb_allowed("update")) {
     auto body = ParseBody(request);
     if (!body.ok()) return ErrorResponse(body.status());
-    auto updated =
-        objects_.Update(kind, target.ns, target.name, std::move(body).value(), status_only, *options);
+    auto updated = objects_.Update(kind, target.ns, target.name, std::move(body).value(),
+                                   status_only, *options);
     if (!updated.ok()) return ErrorResponse(updated.status());
     ApiResponse r = JsonResponse(200, updated->object);
     r.warnings = std::move(updated->warnings);
@@ -232,9 +235,12 @@ ApiResponse RestHandler::HandleObject(const ApiRequest& request, const Target& t
   if (method == "PATCH" && verb_allowed("patch")) {
     std::string type = request.content_type.substr(0, request.content_type.find(';'));
     PatchType patch_type;
-    if (type == "application/json-patch+json") patch_type = PatchType::kJson;
-    else if (type == "application/merge-patch+json") patch_type = PatchType::kMerge;
-    else if (type == "application/strategic-merge-patch+json") patch_type = PatchType::kStrategic;
+    if (type == "application/json-patch+json")
+      patch_type = PatchType::kJson;
+    else if (type == "application/merge-patch+json")
+      patch_type = PatchType::kMerge;
+    else if (type == "application/strategic-merge-patch+json")
+      patch_type = PatchType::kStrategic;
     else {
       return ErrorResponse({StatusCode::kUnsupportedMedia,
                             "the body of the request was in an unknown format - accepted media "
@@ -244,8 +250,8 @@ ApiResponse RestHandler::HandleObject(const ApiRequest& request, const Target& t
     }
     auto body = ParseBody(request);
     if (!body.ok()) return ErrorResponse(body.status());
-    auto patched = objects_.Patch(kind, target.ns, target.name, patch_type, *body, status_only,
-                                  *options);
+    auto patched =
+        objects_.Patch(kind, target.ns, target.name, patch_type, *body, status_only, *options);
     if (!patched.ok()) return ErrorResponse(patched.status());
     ApiResponse r = JsonResponse(200, patched->object);
     r.warnings = std::move(patched->warnings);
@@ -267,10 +273,9 @@ ApiResponse RestHandler::HandleObject(const ApiRequest& request, const Target& t
       delete_options.propagation_policy = p;
     }
     const std::string& policy = delete_options.propagation_policy;
-    if (!policy.empty() && policy != "Background" && policy != "Foreground" &&
-        policy != "Orphan") {
-      return ErrorResponse(InvalidArgument(
-          "propagationPolicy must be one of Background, Foreground or Orphan"));
+    if (!policy.empty() && policy != "Background" && policy != "Foreground" && policy != "Orphan") {
+      return ErrorResponse(
+          InvalidArgument("propagationPolicy must be one of Background, Foreground or Orphan"));
     }
     delete_options.dry_run = options->dry_run;
     auto deleted = objects_.Delete(kind, target.ns, target.name, delete_options);
@@ -292,7 +297,8 @@ ApiResponse RestHandler::DeleteCollection(const ApiRequest& request, const Targe
   json deleted = json::array();
   for (const auto& object : listed->items) {
     const json& meta = object["metadata"];
-    auto result = objects_.Delete(*target.kind, meta.value("namespace", ""), meta.value("name", ""));
+    auto result =
+        objects_.Delete(*target.kind, meta.value("namespace", ""), meta.value("name", ""));
     if (!result.ok() && result.status().code() != StatusCode::kNotFound) {
       return ErrorResponse(result.status());
     }

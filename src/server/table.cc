@@ -17,8 +17,8 @@ json FormatCell(const api::Kind& kind, const api::PrinterColumn& column, json va
     if (!value.is_string()) return json();
     auto t = ParseRfc3339(value.get<std::string>());
     if (!t) return json();
-    return HumanDuration(std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::system_clock::now() - *t));
+    return HumanDuration(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *t));
   }
   if (column.type == "string" && !value.is_string()) return value.dump();
   return value;
@@ -64,8 +64,8 @@ json ToTable(const api::Kind& kind, const std::vector<json>& objects,
   for (const auto& object : objects) {
     json cells = json::array({DisplayName(kind, object)});
     for (const auto& column : kind.columns) {
-      json value = column.compute ? column.compute(object)
-                                  : api::EvaluateJsonPath(object, column.json_path);
+      json value =
+          column.compute ? column.compute(object) : api::EvaluateJsonPath(object, column.json_path);
       cells.push_back(FormatCell(kind, column, std::move(value)));
     }
     json row = {{"cells", std::move(cells)}};

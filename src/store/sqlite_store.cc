@@ -198,8 +198,10 @@ Result<Store::ListResult> SqliteStore::List(std::string_view prefix) {
   status = Exec(db, "BEGIN");
   if (status.ok()) {
     Statement rev(db, "SELECT value FROM meta WHERE name = 'revision'");
-    if (!rev.ok() || rev.Step() != SQLITE_ROW) status = SqlError(db, "list revision");
-    else list.revision = rev.Int(0);
+    if (!rev.ok() || rev.Step() != SQLITE_ROW)
+      status = SqlError(db, "list revision");
+    else
+      list.revision = rev.Int(0);
   }
   if (status.ok()) {
     Statement stmt(db,
@@ -304,8 +306,9 @@ Status SqliteStore::ApplyInTransaction(Mutation& m, int64_t revision, StoredObje
   if (m.op != Mutation::Op::kCreate) {
     if (!exists) return NotFound(m.key + " not found");
     if (m.expected_revision != 0 && m.expected_revision != current_revision) {
-      return Conflict("the object has been modified; please apply your changes to the latest "
-                      "version and try again");
+      return Conflict(
+          "the object has been modified; please apply your changes to the latest "
+          "version and try again");
     }
   }
 
@@ -360,8 +363,7 @@ void SqliteStore::Publish(std::vector<WatchEvent> events) {
   }
 }
 
-Result<std::unique_ptr<Watch>> SqliteStore::WatchPrefix(std::string prefix,
-                                                        int64_t from_revision) {
+Result<std::unique_ptr<Watch>> SqliteStore::WatchPrefix(std::string prefix, int64_t from_revision) {
   auto watcher = std::make_shared<Watcher>();
   watcher->prefix = std::move(prefix);
   watcher->from_revision = from_revision;

@@ -29,8 +29,8 @@ namespace vdisk::store {
 class SqliteStore final : public Store {
  public:
   struct Options {
-    size_t history_limit = 10000;       // watch events kept for resuming
-    size_t watcher_queue_limit = 10000; // events a slow watcher may lag before it gets Gone
+    size_t history_limit = 10000;        // watch events kept for resuming
+    size_t watcher_queue_limit = 10000;  // events a slow watcher may lag before it gets Gone
   };
   static Result<std::unique_ptr<SqliteStore>> Open(const std::filesystem::path& file,
                                                    Options options);

@@ -32,8 +32,8 @@ class SqliteStoreTest : public ::testing::Test {
     store_ = std::move(opened).value();
   }
   Result<StoredObject> Create(const std::string& key, int value) {
-    return store_->Apply({Mutation::Op::kCreate, key, 0, {{"metadata", json::object()},
-                                                          {"value", value}}});
+    return store_->Apply(
+        {Mutation::Op::kCreate, key, 0, {{"metadata", json::object()}, {"value", value}}});
   }
 
   std::filesystem::path dir_;

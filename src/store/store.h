@@ -26,8 +26,8 @@ namespace vdisk::store {
 
 struct StoredObject {
   std::string key;
-  int64_t revision = 0;   // the revision of the mutation that last wrote it
-  std::string value;      // JSON text, with metadata.resourceVersion == revision
+  int64_t revision = 0;  // the revision of the mutation that last wrote it
+  std::string value;     // JSON text, with metadata.resourceVersion == revision
 };
 
 struct Mutation {
@@ -78,8 +78,7 @@ class Store {
 
   // Events with revision > from_revision under `prefix`. Gone when from_revision is older than
   // the history the store keeps.
-  virtual Result<std::unique_ptr<Watch>> WatchPrefix(std::string prefix,
-                                                     int64_t from_revision) = 0;
+  virtual Result<std::unique_ptr<Watch>> WatchPrefix(std::string prefix, int64_t from_revision) = 0;
 
   virtual int64_t CurrentRevision() = 0;
 };

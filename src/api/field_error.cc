@@ -5,8 +5,10 @@ namespace {
 
 // Kubernetes quotes strings and prints other values as they are.
 std::string Show(const nlohmann::json& v) {
-  if (v.is_string()) return nlohmann::json(v.get<std::string>()).dump();
-  return v.dump();
+  // Values come from users: invalid UTF-8 is shown replaced, never thrown on.
+  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+  if (v.is_string()) return nlohmann::json(v.get<std::string>()).dump(-1, ' ', false, kReplace);
+  return v.dump(-1, ' ', false, kReplace);
 }
 
 }  // namespace

@@ -1,0 +1,132 @@
+#include "controllers/controller.h"
+
+#include <spdlog/spdlog.h>
+
+namespace vdisk::controllers {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+// Retry back-off after a failed reconcile: 100 ms doubling up to 30 s.
+milliseconds Backoff(int failures) {
+  int64_t ms = 100;
+  for (int i = 1; i < failures && ms < 30'000; ++i) ms *= 2;
+  return milliseconds(std::min<int64_t>(ms, 30'000));
+}
+
+}  // namespace
+
+std::string MetaString(const json& object, const char* field) {
+  if (!object.is_object() || !object.contains("metadata")) return "";
+  const json& meta = object["metadata"];
+  auto it = meta.find(field);
+  return it != meta.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::vector<ObjectKey> SelfKey(const json& object) {
+  return {{MetaString(object, "namespace"), MetaString(object, "name")}};
+}
+
+std::vector<ObjectKey> OwnerKeys(const json& object, const std::string& owner_kind) {
+  std::vector<ObjectKey> keys;
+  const json& meta = object.value("metadata", json::object());
+  if (!meta.contains("ownerReferences") || !meta["ownerReferences"].is_array()) return keys;
+  for (const auto& ref : meta["ownerReferences"]) {
+    if (ref.is_object() && ref.value("kind", "") == owner_kind) {
+      keys.push_back({MetaString(object, "namespace"), ref.value("name", "")});
+    }
+  }
+  return keys;
+}
+
+Controller::Controller(std::string name, server::ObjectService& objects, const api::Kind& primary)
+    : objects_(objects), primary_(primary), name_(std::move(name)) {
+  sources_.push_back({&primary, SelfKey});
+}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::Watches(const api::Kind& kind,
+                         std::function<std::vector<ObjectKey>(const json&)> map) {
+  sources_.push_back({&kind, std::move(map)});
+}
+
+void Controller::Start() {
+  for (const auto& source : sources_) {
+    threads_.emplace_back([this, &source] { WatchLoop(source); });
+  }
+  threads_.emplace_back([this] { WorkLoop(); });
+}
+
+void Controller::Stop() {
+  stopping_ = true;
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void Controller::Enqueue(const ObjectKey& key) {
+  {
+    std::lock_guard lock(mu_);
+    ready_.insert(key);
+  }
+  cv_.notify_one();
+}
+
+void Controller::WatchLoop(const Source& source) {
+  while (!stopping_) {
+    // Resource version "": the watch starts with every existing object, so a restart or a
+    // Gone leads to a full resync.
+    auto watch = objects_.Watch(*source.kind, "", {}, "");
+    if (!watch.ok()) {
+      spdlog::warn("{}: watching {}: {}", name_, source.kind->plural, watch.status().message());
+      std::this_thread::sleep_for(milliseconds(500));
+      continue;
+    }
+    while (!stopping_) {
+      auto event = (*watch)->Next(milliseconds(300));
+      if (!event.ok()) break;
+      if (!event->has_value()) continue;
+      for (const auto& key : source.map((*event)->object)) {
+        if (!key.name.empty()) Enqueue(key);
+      }
+    }
+  }
+}
+
+void Controller::WorkLoop() {
+  while (!stopping_) {
+    ObjectKey key;
+    {
+      std::unique_lock lock(mu_);
+      auto now = Clock::now();
+      while (!delayed_.empty() && delayed_.begin()->first <= now) {
+        ready_.insert(delayed_.begin()->second);
+        delayed_.erase(delayed_.begin());
+      }
+      if (ready_.empty()) {
+        auto wake = delayed_.empty() ? now + milliseconds(200) : delayed_.begin()->first;
+        cv_.wait_until(lock, std::min(wake, now + milliseconds(200)));
+        continue;
+      }
+      key = *ready_.begin();
+      ready_.erase(ready_.begin());
+    }
+    auto result = Reconcile(key);
+    std::lock_guard lock(mu_);
+    if (!result.ok()) {
+      int failures = ++failures_[key];
+      spdlog::warn("{}: {}/{}: {} (retry {})", name_, key.ns, key.name, result.status().message(),
+                   failures);
+      delayed_.emplace(Clock::now() + Backoff(failures), key);
+    } else {
+      failures_.erase(key);
+      if (*result) delayed_.emplace(Clock::now() + **result, key);
+    }
+  }
+}
+
+}  // namespace vdisk::controllers

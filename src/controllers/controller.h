@@ -1,0 +1,84 @@
+// Controller: a level-triggered reconcile loop, the shape every vdisk controller takes.
+//
+//   watch primary kind ──┐                       ┌─> Reconcile(key) ok ──> done
+//   watch related kinds ─┴─> work queue (dedup) ─┤                  error ──> retry with back-off
+//        (mapped to primary keys)                └─> requeue after N ms when asked
+//
+// Watches start from a full list (every object is reconciled once at start) and re-list after
+// a Gone. Reconcile must be idempotent: it reads the current state through ObjectService and
+// moves the world one step towards the spec. One worker thread: Reconcile calls never overlap.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/object_service.h"
+
+namespace vdisk::controllers {
+
+using nlohmann::json;
+
+struct ObjectKey {
+  std::string ns;
+  std::string name;
+  auto operator<=>(const ObjectKey&) const = default;
+};
+
+// What Reconcile asks for: nothing more, or another look after a delay.
+using Requeue = std::optional<std::chrono::milliseconds>;
+
+class Controller {
+ public:
+  Controller(std::string name, server::ObjectService& objects, const api::Kind& primary);
+  virtual ~Controller();
+
+  // Changes to `kind` objects enqueue the primary keys `map` returns.
+  void Watches(const api::Kind& kind, std::function<std::vector<ObjectKey>(const json&)> map);
+  void Start();
+  void Stop();
+  // Queues a key by hand (e.g. from another controller's event).
+  void Enqueue(const ObjectKey& key);
+
+ protected:
+  virtual Result<Requeue> Reconcile(const ObjectKey& key) = 0;
+
+  server::ObjectService& objects_;
+  const api::Kind& primary_;
+  const std::string name_;
+
+ private:
+  struct Source {
+    const api::Kind* kind;
+    std::function<std::vector<ObjectKey>(const json&)> map;
+  };
+  void WatchLoop(const Source& source);
+  void WorkLoop();
+
+  std::vector<Source> sources_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_ = false;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<ObjectKey> ready_;
+  std::multimap<std::chrono::steady_clock::time_point, ObjectKey> delayed_;
+  std::map<ObjectKey, int> failures_;
+};
+
+// Helpers shared by controllers.
+std::string MetaString(const json& object, const char* field);
+// The primary key of the object itself.
+std::vector<ObjectKey> SelfKey(const json& object);
+// The keys of the objects that own `object` and are of `owner_kind`.
+std::vector<ObjectKey> OwnerKeys(const json& object, const std::string& owner_kind);
+
+}  // namespace vdisk::controllers

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "common/utf8.h"
+
 namespace vdisk::api {
 namespace {
 
@@ -97,53 +99,6 @@ std::vector<std::string> SubdomainErrors(std::string_view value, LengthUnit unit
         RegexError(kDns1123SubdomainMessage, kDns1123SubdomainFormat, {"example.com"}));
   }
   return errors;
-}
-
-// The length of the UTF-8 sequence at text[pos], or 0 when the bytes there are not UTF-8.
-size_t Utf8SequenceLength(std::string_view text, size_t pos) {
-  const auto lead = static_cast<unsigned char>(text[pos]);
-  if (lead < 0x80) return 1;
-  size_t length = 0;
-  uint32_t min_code_point = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    min_code_point = 0x80;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    min_code_point = 0x800;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    min_code_point = 0x10000;
-  } else {
-    return 0;
-  }
-  if (pos + length > text.size()) return 0;
-  uint32_t code_point = lead & (0x3Fu >> (length - 1));
-  for (size_t i = 1; i < length; ++i) {
-    const auto next = static_cast<unsigned char>(text[pos + i]);
-    if ((next & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (next & 0x3Fu);
-  }
-  const bool surrogate = code_point >= 0xD800 && code_point <= 0xDFFF;
-  if (code_point < min_code_point || code_point > 0x10FFFF || surrogate) return 0;
-  return length;
-}
-
-// Replaces bytes that are not UTF-8 with U+FFFD, as Go's encoder does, so that a FieldError's
-// value can always be serialized as JSON.
-std::string ValidUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t pos = 0; pos < text.size();) {
-    if (const size_t length = Utf8SequenceLength(text, pos); length > 0) {
-      out.append(text.substr(pos, length));
-      pos += length;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++pos;
-    }
-  }
-  return out;
 }
 
 std::string Lowercase(std::string_view text) {

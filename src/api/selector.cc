@@ -6,6 +6,7 @@
 #include <set>
 
 #include "api/names.h"
+#include "common/utf8.h"
 
 namespace vdisk::api {
 namespace {
@@ -13,59 +14,6 @@ namespace {
 using Json = nlohmann::json;
 
 // --- Text helpers. Selectors arrive in URLs, so any byte can appear; messages stay UTF-8.
-
-struct DecodedRune {
-  uint32_t code_point = 0;
-  size_t length = 1;   // bytes consumed; 1 for an invalid byte
-  bool valid = false;  // false for bytes that are not UTF-8
-};
-
-DecodedRune DecodeRune(std::string_view text, size_t pos) {
-  const auto lead = static_cast<unsigned char>(text[pos]);
-  if (lead < 0x80) return {lead, 1, true};
-  size_t length = 0;
-  uint32_t min_code_point = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    min_code_point = 0x80;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    min_code_point = 0x800;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    min_code_point = 0x10000;
-  }
-  if (length == 0 || pos + length > text.size()) return {};
-  uint32_t code_point = lead & (0x3F >> (length - 1));
-  for (size_t i = 1; i < length; ++i) {
-    const auto next = static_cast<unsigned char>(text[pos + i]);
-    if ((next & 0xC0) != 0x80) return {};
-    code_point = (code_point << 6) | (next & 0x3F);
-  }
-  if (code_point < min_code_point || code_point > 0x10FFFF ||
-      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-    return {};
-  }
-  return {code_point, length, true};
-}
-
-constexpr char kReplacementCharacter[] = "\xEF\xBF\xBD";
-
-// Replaces bytes that are not UTF-8 with U+FFFD, as Go does when it encodes a message.
-std::string ValidUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t pos = 0; pos < text.size();) {
-    const DecodedRune rune = DecodeRune(text, pos);
-    if (rune.valid) {
-      out.append(text.substr(pos, rune.length));
-    } else {
-      out += kReplacementCharacter;
-    }
-    pos += rune.length;
-  }
-  return out;
-}
 
 bool IsPrintable(uint32_t code_point) {
   if (code_point < 0x20 || code_point == 0x7F) return false;
@@ -94,7 +42,7 @@ std::string Hex(uint32_t value, int digits) {
 std::string GoQuote(std::string_view text) {
   std::string out = "\"";
   for (size_t pos = 0; pos < text.size();) {
-    const DecodedRune rune = DecodeRune(text, pos);
+    const DecodedRune rune = DecodeUtf8(text, pos);
     if (!rune.valid) {
       out += "\\x" + Hex(static_cast<unsigned char>(text[pos]), 2);
     } else if (rune.code_point == '"' || rune.code_point == '\\') {
@@ -685,9 +633,7 @@ Result<std::string> UnescapeValue(std::string_view text) {
     }
     const char escaped = text[pos];
     if (escaped != '\\' && escaped != ',' && escaped != '=') {
-      const DecodedRune rune = DecodeRune(text, pos);
-      const std::string shown =
-          rune.valid ? std::string(text.substr(pos, rune.length)) : kReplacementCharacter;
+      const std::string shown = ValidUtf8(text.substr(pos, DecodeUtf8(text, pos).length));
       return InvalidArgument("invalid field selector: invalid escape sequence: \\" + shown);
     }
     out += escaped;

@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "common/utf8.h"
+
 namespace vdisk::api {
 namespace {
 
@@ -30,50 +32,8 @@ Status Unsupported(const std::string& what) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Text conversions that keep the output valid JSON.
-
-// Go's encoding/json writes each byte that does not start a valid UTF-8 sequence as U+FFFD;
-// doing the same keeps nlohmann::json::dump from throwing on a hostile string.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  auto continuation_in = [&](size_t k, uint8_t lo, uint8_t hi) {
-    return k < s.size() && byte(k) >= lo && byte(k) <= hi;
-  };
-  uint8_t lead = byte(i);
-  if (lead < 0x80) return 1;
-  if (lead < 0xC2) return 0;  // a continuation byte or an overlong 2-byte form
-  if (lead < 0xE0) return continuation_in(i + 1, 0x80, 0xBF) ? 2 : 0;
-  if (lead < 0xF0) {
-    uint8_t lo = lead == 0xE0 ? 0xA0 : 0x80;  // overlong
-    uint8_t hi = lead == 0xED ? 0x9F : 0xBF;  // surrogates
-    return continuation_in(i + 1, lo, hi) && continuation_in(i + 2, 0x80, 0xBF) ? 3 : 0;
-  }
-  if (lead < 0xF5) {
-    uint8_t lo = lead == 0xF0 ? 0x90 : 0x80;  // overlong
-    uint8_t hi = lead == 0xF4 ? 0x8F : 0xBF;  // above U+10FFFF
-    return continuation_in(i + 1, lo, hi) && continuation_in(i + 2, 0x80, 0xBF) &&
-                   continuation_in(i + 3, 0x80, 0xBF)
-               ? 4
-               : 0;
-  }
-  return 0;
-}
-
-std::string ValidUtf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    size_t length = Utf8SequenceLength(s, i);
-    if (length == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(s.substr(i, length));
-      i += length;
-    }
-  }
-  return out;
-}
+// Text conversions that keep the output valid JSON. Strings go through ValidUtf8 (common/),
+// so hostile bytes become U+FFFD as in Go's encoder and json::dump never throws.
 
 std::string Base64(std::string_view bytes) {
   static constexpr char kAlphabet[] =

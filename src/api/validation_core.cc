@@ -52,8 +52,28 @@ void CheckClaimStorageRequest(const Json* resources, const std::string& path, Fi
   }
 }
 
+// Core kinds hold quantities as typed values, so kube-apiserver returns them canonical
+// ("1.5G" reads back as "1500M"); a value that does not parse is left for validation to report.
+void CanonicalizeQuantities(Json& object, std::initializer_list<const char*> path) {
+  Json* map = &object;
+  for (const char* field : path) {
+    if (!map->is_object() || !map->contains(field)) return;
+    map = &(*map)[field];
+  }
+  if (!map->is_object()) return;
+  for (auto& [name, value] : map->items()) {
+    if (!value.is_string()) continue;
+    if (auto quantity = Quantity::Parse(value.get<std::string>()); quantity.ok()) {
+      value = quantity->ToString();
+    }
+  }
+}
+
 void PersistentVolumeClaimDefaults(Json& object) {
   if (Json* spec = EnsureObject(object, "spec")) SetDefault(*spec, "volumeMode", "Filesystem");
+  CanonicalizeQuantities(object, {"spec", "resources", "requests"});
+  CanonicalizeQuantities(object, {"spec", "resources", "limits"});
+  CanonicalizeQuantities(object, {"status", "capacity"});
   if (Json* status = EnsureObject(object, "status")) SetDefault(*status, "phase", "Pending");
 }
 
@@ -229,6 +249,7 @@ void PersistentVolumeDefaults(Json& object) {
     SetDefault(*spec, "persistentVolumeReclaimPolicy", "Retain");
     SetDefault(*spec, "volumeMode", "Filesystem");
   }
+  CanonicalizeQuantities(object, {"spec", "capacity"});
   if (Json* status = EnsureObject(object, "status")) SetDefault(*status, "phase", "Pending");
 }
 

@@ -1,4 +1,7 @@
 // vdisk: virtual machine disks behind a Kubernetes-compatible API, in one binary.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -6,6 +9,8 @@
 #include "common/version.h"
 
 int main(int argc, char** argv) {
+  // Logs go to stderr: stdout carries only what scripts read ("listening on URL").
+  spdlog::set_default_logger(spdlog::stderr_color_mt("vdisk"));
   CLI::App app{
       "vdisk: virtual machine disks behind a Kubernetes-compatible API.\n"
       "Drive it with kubectl, using the kubeconfig that `vdisk serve` writes."};

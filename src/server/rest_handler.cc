@@ -1,5 +1,6 @@
 #include "server/rest_handler.h"
 
+#include "api/protobuf.h"
 #include "api/schema.h"
 #include "server/discovery.h"
 #include "server/status_response.h"
@@ -63,8 +64,11 @@ Result<WriteOptions> WriteOptionsOf(const ApiRequest& request) {
 }
 
 Result<json> ParseBody(const ApiRequest& request) {
-  // Only JSON is served. A 415 makes client-go fall back from protobuf to JSON and retry.
   std::string media = request.content_type.substr(0, request.content_type.find(';'));
+  // kubectl's typed clients (kubectl create namespace/configmap/secret) send protobuf.
+  if (media == "application/vnd.kubernetes.protobuf") {
+    return api::DecodeKubernetesProtobuf(request.body);
+  }
   if (!media.empty() && media != "application/json" && media.find("+json") == std::string::npos) {
     return Status(StatusCode::kUnsupportedMedia,
                   "the body of the request was in an unknown format - accepted media types "

@@ -1,13 +1,17 @@
 """Fixtures that run the real vdisk binary and drive it with the real kubectl."""
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+import uuid
 
 import pytest
+import yaml
 
 VDISK_BIN = os.environ.get("VDISK_BIN", os.path.join(os.path.dirname(__file__), "../../build/vdisk"))
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
@@ -31,12 +35,31 @@ class Vdisk:
             [VDISK_BIN, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
              "--node-name", "node01"],
             stdout=subprocess.PIPE, stderr=log)
-        line = self.proc.stdout.readline().decode()
+        # The address line is the contract; anything else vdisk prints on stdout before it goes
+        # to the log, and stdout keeps being drained so the server never blocks on the pipe.
+        while True:
+            line = self.proc.stdout.readline().decode()
+            if not line or line.startswith("listening on "):
+                break
+            log.write(line.encode())
+            log.flush()
         if not line.startswith("listening on "):
             self.proc.kill()
+            self.proc.wait()
             raise RuntimeError("vdisk did not start: " + open(self.log_path).read())
         self.url = line.split()[-1]
+        threading.Thread(target=self._drain_stdout, args=(self.proc.stdout, log),
+                         daemon=True).start()
         return self
+
+    @staticmethod
+    def _drain_stdout(stream, log):
+        for line in stream:
+            try:
+                log.write(line)
+                log.flush()
+            except ValueError:  # log closed
+                return
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
@@ -73,24 +96,77 @@ class Vdisk:
     def get_json(self, *args):
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
 
+    # ---- conveniences (added for the test modules) ----
+
+    def restart(self):
+        """Stops the server (SIGTERM) and starts it again on the same data dir; returns the exit
+        code of the stopped process."""
+        code = self.stop()
+        self.start()
+        return code
+
+    @property
+    def token(self):
+        with open(self.kubeconfig) as f:
+            return yaml.safe_load(f)["users"][0]["user"]["token"]
+
+    @property
+    def ca_path(self):
+        return os.path.join(self.data_dir, "pki", "ca.crt")
+
+    def create(self, obj, *args, check=True):
+        """`kubectl create -f -` of one manifest (a dict or YAML text)."""
+        text = obj if isinstance(obj, str) else json.dumps(obj)
+        return self.kubectl("create", "-f", "-", *args, input=text, check=check)
+
+    def apply(self, obj, *args, check=True):
+        """`kubectl apply -f -` of one manifest (a dict or YAML text)."""
+        text = obj if isinstance(obj, str) else json.dumps(obj)
+        return self.kubectl("apply", "-f", "-", *args, input=text, check=check)
+
+    def exists(self, *args):
+        """Whether `kubectl get ARGS` finds the object (NotFound -> False; other errors raise)."""
+        r = self.kubectl("get", *args, "-o", "name", check=False)
+        if r.returncode == 0:
+            return True
+        if "NotFound" in r.stderr:
+            return False
+        raise AssertionError(f"kubectl get {' '.join(args)} failed: {r.stderr}")
+
+    def create_namespace(self, name):
+        """Creates a namespace from a manifest (JSON), the way `kubectl create -f` does."""
+        return self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    def popen(self, *args, env=None):
+        """Starts a long-running kubectl (e.g. `get -w`); read its stdout with a LineReader."""
+        full_env = self.env()
+        if env:
+            full_env.update(env)
+        return subprocess.Popen([KUBECTL, *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=full_env)
+
 
 @pytest.fixture
 def vdisk():
     data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-")
-    server = Vdisk(data_dir).start()
-    yield server
-    server.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    server = Vdisk(data_dir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def shared_vdisk():
     """One server for a module whose tests do not interfere with each other."""
     data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-")
-    server = Vdisk(data_dir).start()
-    yield server
-    server.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    server = Vdisk(data_dir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def wait_for(predicate, timeout=20, interval=0.1, what="condition"):
@@ -101,3 +177,66 @@ def wait_for(predicate, timeout=20, interval=0.1, what="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def unique(prefix):
+    """A fresh DNS-1123 name: prefix plus a short random suffix."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class LineReader:
+    """Collects the lines a subprocess prints, without blocking the test on a read."""
+
+    def __init__(self, stream):
+        self.lines = []
+        self._queue = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream):
+        for line in stream:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def _drain(self, timeout):
+        try:
+            line = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        if line is None:
+            self._queue.put(None)  # keep reporting EOF
+            return False
+        self.lines.append(line)
+        return True
+
+    def wait_for_line(self, predicate, timeout=10, what="a line"):
+        """Returns the first line (seen so far or arriving) that satisfies predicate."""
+        seen = 0
+        deadline = time.time() + timeout
+        while True:
+            for line in self.lines[seen:]:
+                if predicate(line):
+                    return line
+            seen = len(self.lines)
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {what}; got lines: {self.lines!r}")
+            self._drain(min(left, 0.5))
+
+
+def stop_process(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def ns(shared_vdisk):
+    """A fresh namespace on the module's shared server."""
+    name = unique("t")
+    shared_vdisk.create_namespace(name)
+    return name

@@ -189,6 +189,12 @@ std::vector<Kind> BuildKinds() {
                                }),
                       Col("Message", "string", ".message", "A human-readable description.")}));
 
+  // vdisk runs VMs as QEMU processes, not in pods: the kind is served read-only and empty so that
+  // clients asking which pods use a claim (kubectl describe pvc) get an answer.
+  k.push_back(Define("v1", "Pod", "pods", {"po"}, kNamespaced | kStatus | kStrategicMerge,
+                     {Col("Status", "string", ".status.phase", "The phase of the pod."), Age()}));
+  k.back().verbs = {"get", "list", "watch"};
+
   // storage.k8s.io/v1
   k.push_back(Define(
       "storage.k8s.io/v1", "StorageClass", "storageclasses", {"sc"}, kStrategicMerge,

@@ -8,7 +8,11 @@
 
 #include <filesystem>
 
+#include "controllers/config_controller.h"
+#include "controllers/datavolume_controller.h"
 #include "controllers/garbage_collector.h"
+#include "controllers/storage_profile_controller.h"
+#include "controllers/volume_controller.h"
 #include "server/bootstrap.h"
 #include "server/http_server.h"
 #include "server/pki.h"
@@ -105,6 +109,14 @@ int Serve(const ServeOptions& options) {
   if (Status st = server::EnsureBootstrapObjects(objects, node_name); !st.ok()) return Fail(st);
   controllers::GarbageCollector garbage_collector(objects);
   garbage_collector.Start();
+  controllers::StorageProfileController storage_profiles(objects);
+  storage_profiles.Start();
+  controllers::ConfigController cdi_config(objects);
+  cdi_config.Start();
+  controllers::VolumeController volumes(objects, {data_dir, node_name});
+  volumes.Start();
+  controllers::DataVolumeController datavolumes(objects);
+  datavolumes.Start();
 
   server::RestHandler handler(objects);
   auto http = server::HttpServer::Start(handler, *pki, {listen->host, listen->port});
@@ -124,6 +136,10 @@ int Serve(const ServeOptions& options) {
   spdlog::info("received {}, shutting down", strsignal(signal_number));
   handler.CloseWatches();
   (*http)->Stop();
+  datavolumes.Stop();
+  volumes.Stop();
+  cdi_config.Stop();
+  storage_profiles.Stop();
   garbage_collector.Stop();
   return 0;
 }

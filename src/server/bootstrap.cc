@@ -55,16 +55,16 @@ Status EnsureBootstrapObjects(ObjectService& objects, const std::string& node_na
        {"spec", Json::object()}}));
   // The built-in hostpath pool "default" (DATA_DIR/pools/default) and its class: a single
   // node needs no scheduling decision, so volumes bind at once.
-  VDISK_RETURN_IF_ERROR(EnsureObject(
-      objects, KindOf("storage.k8s.io", "StorageClass"), "",
-      {{"metadata",
-        {{"name", kDefaultStorageClass},
-         {"annotations", {{"storageclass.kubernetes.io/is-default-class", "true"}}}}},
-       {"provisioner", "kubevirt.io.hostpath-provisioner"},
-       {"parameters", {{"storagePool", "default"}}},
-       {"reclaimPolicy", "Delete"},
-       {"volumeBindingMode", "Immediate"},
-       {"allowVolumeExpansion", true}}));
+  VDISK_RETURN_IF_ERROR(
+      EnsureObject(objects, KindOf("storage.k8s.io", "StorageClass"), "",
+                   {{"metadata",
+                     {{"name", kDefaultStorageClass},
+                      {"annotations", {{"storageclass.kubernetes.io/is-default-class", "true"}}}}},
+                    {"provisioner", "kubevirt.io.hostpath-provisioner"},
+                    {"parameters", {{"storagePool", "default"}}},
+                    {"reclaimPolicy", "Delete"},
+                    {"volumeBindingMode", "Immediate"},
+                    {"allowVolumeExpansion", true}}));
   VDISK_RETURN_IF_ERROR(EnsureObject(objects, KindOf("cdi.kubevirt.io", "CDIConfig"), "",
                                      {{"metadata", {{"name", "config"}}}, {"spec", Json::object()}},
                                      {{"filesystemOverhead", {{"global", "0.055"}}}}));

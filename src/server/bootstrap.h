@@ -1,6 +1,7 @@
 // The objects every vdisk server has from its first start: its namespaces, its Node, and the
-// default StorageClass and the configuration singletons (HyperConverged "kubevirt-hyperconverged" in openshift-cnv and the
-// cluster-scoped CDIConfig "config"). Existing objects are left as they are.
+// default StorageClass and the configuration singletons (HyperConverged "kubevirt-hyperconverged"
+// in openshift-cnv and the cluster-scoped CDIConfig "config"). Existing objects are left as they
+// are.
 #pragma once
 
 #include <string>

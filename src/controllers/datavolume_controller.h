@@ -1,0 +1,63 @@
+// DataVolumeController: the rules every DataVolume shares, and the `blank` source.
+//
+//  (created) ──PVC rendered + created──> Pending ──PVC Bound──> PVCBound ──blank written──>
+//  Succeeded
+//      │                                   progress "N/A"                         progress "100.0%"
+//      └─ storage API and no access modes in the StorageProfile: no PVC; Ready=False
+//         reason ErrClaimNotValid says why (spec 9.20.3.3's warning)
+//
+// Rendering the claim (one place, for every source):
+//   spec.pvc      taken exactly as written
+//   spec.storage  accessModes/volumeMode fill in from StorageProfile `<class>`
+//                 (spec.claimPropertySets[0] over status.claimPropertySets[0]); a Filesystem
+//                 request is inflated for overhead: storage::RequiredSpace (CDI's formula)
+// The PVC is named after the DataVolume, owned by it (controller, blockOwnerDeletion; the
+// GarbageCollector deletes it with the DataVolume) and carries
+// cdi.kubevirt.io/storage.bind.immediate.requested so WaitForFirstConsumer classes bind at once.
+//
+// Blank Filesystem volumes get disk.img, sparse raw, of storage::UsableSpace(request,
+// overhead) (CDI rounds down to 1 MiB), preallocated when spec.preallocation or CDIConfig's
+// preallocation says so; the PVC is then annotated cdi.kubevirt.io/storage.preallocation=true
+// (CDI's AnnPreallocationApplied) and a PreallocationApplied event is posted. Blank Block
+// volumes need nothing written.
+//
+// Only the blank source is handled so far: DataVolumes with other sources are left alone.
+#pragma once
+
+#include "controllers/controller.h"
+#include "controllers/event_recorder.h"
+
+namespace vdisk::controllers {
+
+inline constexpr const char* kAnnPreallocationRequested =
+    "cdi.kubevirt.io/storage.preallocation.requested";
+
+// Renders the PVC spec of a DataVolume (see above). `storage_class` is the resolved class
+// (null when none), `profile` its StorageProfile (null when none), `overhead` its filesystem
+// overhead. Errors are Invalid, with the message the DataVolume's condition shows.
+Result<nlohmann::json> RenderClaimSpec(const nlohmann::json& dv, const nlohmann::json& profile,
+                                       double overhead);
+
+class DataVolumeController : public Controller {
+ public:
+  explicit DataVolumeController(server::ObjectService& objects);
+
+ protected:
+  Result<Requeue> Reconcile(const ObjectKey& key) override;
+
+ private:
+  Result<Requeue> EnsureClaim(const nlohmann::json& dv);
+  Result<Requeue> FollowClaim(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Result<Requeue> PopulateBlank(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Result<std::string> ClassNameFor(const nlohmann::json& dv);
+  double OverheadFor(const std::string& class_name);
+  bool PreallocationWanted(const nlohmann::json& dv);
+  // Writes phase, progress and the three conditions; unchanged conditions keep their
+  // lastTransitionTime.
+  Status SetStatus(const nlohmann::json& dv, const std::string& phase, const std::string& progress,
+                   const nlohmann::json& conditions);
+
+  EventRecorder events_;
+};
+
+}  // namespace vdisk::controllers

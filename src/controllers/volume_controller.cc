@@ -1,0 +1,508 @@
+#include "controllers/volume_controller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "api/quantity.h"
+#include "api/selector.h"
+#include "storage/fs_overhead.h"
+
+namespace vdisk::controllers {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+// How long a claim waits before provisioning is tried again after a failure (the pool may
+// have been given space meanwhile).
+constexpr milliseconds kProvisionRetry(10'000);
+
+const api::Kind& KindOf(const char* group, const char* kind) {
+  return *api::KindRegistry::Get().ByKind(group, kind);
+}
+const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
+const api::Kind& PvKind() { return KindOf("", "PersistentVolume"); }
+const api::Kind& ClassKind() { return KindOf("storage.k8s.io", "StorageClass"); }
+
+// Null-safe member access: a missing member or a non-object parent reads as null.
+const json& Field(const json& object, const char* key) {
+  static const json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+std::string Str(const json& value) { return value.is_string() ? value.get<std::string>() : ""; }
+std::string Annotation(const json& object, const char* key) {
+  return Str(Field(Field(Field(object, "metadata"), "annotations"), key));
+}
+
+int64_t QuantityBytes(const json& value) {
+  if (!value.is_string()) return 0;
+  auto q = api::Quantity::Parse(value.get<std::string>());
+  return q.ok() ? q->Value() : 0;
+}
+int64_t VolumeCapacity(const json& pv) {
+  return QuantityBytes(Field(Field(Field(pv, "spec"), "capacity"), "storage"));
+}
+std::string VolumeMode(const json& object) {
+  std::string mode = Str(Field(Field(object, "spec"), "volumeMode"));
+  return mode.empty() ? "Filesystem" : mode;
+}
+std::string Phase(const json& object) { return Str(Field(Field(object, "status"), "phase")); }
+bool IsDeleting(const json& object) {
+  return !Field(Field(object, "metadata"), "deletionTimestamp").is_null();
+}
+
+bool OwnedByDataVolume(const json& object) {
+  const json& refs = Field(Field(object, "metadata"), "ownerReferences");
+  if (!refs.is_array()) return false;
+  return std::any_of(refs.begin(), refs.end(),
+                     [](const json& ref) { return Str(Field(ref, "kind")) == "DataVolume"; });
+}
+
+bool AccessModesCovered(const json& pv, const json& pvc) {
+  const json& have = Field(Field(pv, "spec"), "accessModes");
+  const json& want = Field(Field(pvc, "spec"), "accessModes");
+  if (!want.is_array()) return true;
+  for (const auto& mode : want) {
+    if (!have.is_array() || std::find(have.begin(), have.end(), mode) == have.end()) return false;
+  }
+  return true;
+}
+
+bool SelectorMatches(const json& pvc, const json& pv) {
+  const json& selector = Field(Field(pvc, "spec"), "selector");
+  if (selector.is_null()) return true;
+  auto parsed = api::LabelSelector::FromJson(selector);
+  return parsed.ok() && parsed->Matches(Field(Field(pv, "metadata"), "labels"));
+}
+
+// A PV free for this claim: no claimRef, or one naming this claim (pre-bound by a user).
+bool AvailableFor(const json& pv, const json& pvc) {
+  if (IsDeleting(pv)) return false;
+  std::string phase = Phase(pv);
+  if (phase == "Released" || phase == "Failed") return false;
+  const json& ref = Field(Field(pv, "spec"), "claimRef");
+  if (ref.is_null()) return true;
+  std::string uid = Str(Field(ref, "uid"));
+  return Str(Field(ref, "name")) == MetaString(pvc, "name") &&
+         Str(Field(ref, "namespace")) == MetaString(pvc, "namespace") &&
+         (uid.empty() || uid == MetaString(pvc, "uid"));
+}
+
+bool VolumeFits(const json& pv, const json& pvc) {
+  return AvailableFor(pv, pvc) &&
+         Str(Field(Field(pv, "spec"), "storageClassName")) ==
+             Str(Field(Field(pvc, "spec"), "storageClassName")) &&
+         AccessModesCovered(pv, pvc) && VolumeMode(pv) == VolumeMode(pvc) &&
+         VolumeCapacity(pv) >= ClaimRequest(pvc) && SelectorMatches(pvc, pv);
+}
+
+json ClaimRefOf(const json& pvc) {
+  return {{"kind", "PersistentVolumeClaim"},
+          {"apiVersion", "v1"},
+          {"namespace", MetaString(pvc, "namespace")},
+          {"name", MetaString(pvc, "name")},
+          {"uid", MetaString(pvc, "uid")},
+          {"resourceVersion", MetaString(pvc, "resourceVersion")}};
+}
+
+json NodeAffinity(const std::string& node) {
+  return {{"required",
+           {{"nodeSelectorTerms",
+             json::array(
+                 {{{"matchExpressions", json::array({{{"key", "kubernetes.io/hostname"},
+                                                      {"operator", "In"},
+                                                      {"values", json::array({node})}}})}}})}}}};
+}
+
+Status StatusOf(const Result<server::WriteResult>& result) {
+  return result.ok() ? Status::Ok() : result.status();
+}
+
+Status PatchStatus(server::ObjectService& objects, const api::Kind& kind, const std::string& ns,
+                   const std::string& name, const json& status) {
+  return StatusOf(objects.Patch(kind, ns, name, server::PatchType::kMerge, {{"status", status}},
+                                /*status_only=*/true));
+}
+
+// The pool path of a named pool in the HostPathProvisioner CRs, "" when none names it.
+Result<std::string> PoolPathFromCustomResources(server::ObjectService& objects,
+                                                const std::string& pool_name) {
+  const api::Kind* hpp =
+      api::KindRegistry::Get().ByKind("hostpathprovisioner.kubevirt.io", "HostPathProvisioner");
+  if (hpp == nullptr) return std::string();
+  VDISK_ASSIGN_OR_RETURN(server::ListResult list, objects.List(*hpp, "", {}));
+  for (const auto& cr : list.items) {
+    const json& spec = Field(cr, "spec");
+    const json& pools = Field(spec, "storagePools");
+    if (pools.is_array()) {
+      for (const auto& pool : pools) {
+        if (Str(Field(pool, "name")) == pool_name) return Str(Field(pool, "path"));
+      }
+    }
+    if (pool_name.empty()) {
+      std::string legacy = Str(Field(Field(spec, "pathConfig"), "path"));
+      if (!legacy.empty()) return legacy;
+    }
+  }
+  return std::string();
+}
+
+// The storage request of the claim as written ("2Gi"), for the PV's capacity.
+std::string RequestText(const json& pvc) {
+  return Str(Field(Field(Field(Field(pvc, "spec"), "resources"), "requests"), "storage"));
+}
+
+// The overhead disk.img leaves free in a Filesystem volume of class `class_name`.
+double OverheadFor(server::ObjectService& objects, const std::string& class_name) {
+  auto config = objects.Get(KindOf("cdi.kubevirt.io", "CDIConfig"), "", "config");
+  return storage::FilesystemOverhead(config.ok() ? *config : json(), class_name);
+}
+
+}  // namespace
+
+int64_t ClaimRequest(const json& pvc) {
+  return QuantityBytes(Field(Field(Field(Field(pvc, "spec"), "resources"), "requests"), "storage"));
+}
+
+Result<storage::HostPathPool> PoolForClass(server::ObjectService& objects,
+                                           const VolumeControllerOptions& options,
+                                           const json& storage_class) {
+  std::string pool_name = Str(Field(Field(storage_class, "parameters"), "storagePool"));
+  if (pool_name == "default")
+    return storage::HostPathPool::Open(options.data_dir + "/pools/default");
+  VDISK_ASSIGN_OR_RETURN(std::string path, PoolPathFromCustomResources(objects, pool_name));
+  if (!path.empty()) return storage::HostPathPool::Open(path);
+  if (pool_name.empty()) return storage::HostPathPool::Open(options.data_dir + "/pools/default");
+  return NotFound("storage pool \"" + pool_name +
+                  "\" is not defined by any HostPathProvisioner's spec.storagePools");
+}
+
+Result<storage::HostPathPool> PoolOfVolume(const json& pv) {
+  std::string path = Annotation(pv, kAnnPoolPath);
+  if (path.empty()) return NotFound("volume " + MetaString(pv, "name") + " has no pool");
+  return storage::HostPathPool::Open(path);
+}
+
+// ---- ClaimBinder ---------------------------------------------------------------------------
+
+ClaimBinder::ClaimBinder(server::ObjectService& objects, VolumeControllerOptions options)
+    : Controller("volume-binder", objects, PvcKind()),
+      options_(std::move(options)),
+      events_(objects, "persistentvolume-controller") {
+  // A PV that names its claim wakes that claim; a free PV (or a class change) may let any
+  // pending claim bind.
+  Watches(PvKind(), [this](const json& pv) {
+    const json& ref = Field(Field(pv, "spec"), "claimRef");
+    if (!ref.is_null())
+      return std::vector<ObjectKey>{{Str(Field(ref, "namespace")), Str(Field(ref, "name"))}};
+    return PendingClaims();
+  });
+  Watches(ClassKind(), [this](const json&) { return PendingClaims(); });
+}
+
+std::vector<ObjectKey> ClaimBinder::PendingClaims() {
+  std::vector<ObjectKey> keys;
+  auto list = objects_.List(PvcKind(), "", {});
+  if (!list.ok()) return keys;
+  for (const auto& pvc : list->items) {
+    if (Phase(pvc) != "Bound") keys.push_back(SelfKey(pvc)[0]);
+  }
+  return keys;
+}
+
+Result<Requeue> ClaimBinder::Reconcile(const ObjectKey& key) {
+  auto pvc = objects_.Get(PvcKind(), key.ns, key.name);
+  if (!pvc.ok()) {
+    if (pvc.status().code() == StatusCode::kNotFound) return Requeue();
+    return pvc.status();
+  }
+  if (IsDeleting(*pvc)) return Requeue();
+  if (Phase(*pvc) == "Bound") return ReconcileBound(*pvc);
+  return ReconcilePending(std::move(*pvc));
+}
+
+Result<std::optional<json>> ClaimBinder::StorageClassOf(const json& pvc) {
+  std::string name = Str(Field(Field(pvc, "spec"), "storageClassName"));
+  if (name.empty()) return std::optional<json>();
+  auto sc = objects_.Get(ClassKind(), "", name);
+  if (sc.ok()) return std::optional<json>(std::move(*sc));
+  if (sc.status().code() == StatusCode::kNotFound) return std::optional<json>();
+  return sc.status();
+}
+
+Result<Requeue> ClaimBinder::ReconcilePending(json pvc) {
+  const std::string& ns = MetaString(pvc, "namespace");
+  const std::string& name = MetaString(pvc, "name");
+  // A claim that names no class gets the default one, as the DefaultStorageClass admission
+  // plugin (and the retroactive default assignment) do.
+  if (!Field(pvc, "spec").contains("storageClassName")) {
+    VDISK_ASSIGN_OR_RETURN(server::ListResult classes, objects_.List(ClassKind(), "", {}));
+    for (const auto& sc : classes.items) {
+      if (Annotation(sc, kAnnDefaultClass) != "true") continue;
+      auto patched = objects_.Patch(PvcKind(), ns, name, server::PatchType::kMerge,
+                                    {{"spec", {{"storageClassName", MetaString(sc, "name")}}}},
+                                    /*status_only=*/false);
+      VDISK_RETURN_IF_ERROR(StatusOf(patched));
+      return Requeue(milliseconds(0));
+    }
+  }
+  VDISK_ASSIGN_OR_RETURN(std::optional<json> storage_class, StorageClassOf(pvc));
+  bool wait_for_consumer =
+      storage_class && Str(Field(*storage_class, "volumeBindingMode")) == "WaitForFirstConsumer";
+  if (wait_for_consumer && Annotation(pvc, kAnnBindImmediate) != "true" &&
+      !OwnedByDataVolume(pvc)) {
+    events_.Record(pvc, "Normal", "WaitForFirstConsumer",
+                   "waiting for first consumer to be created before binding");
+    return Requeue();
+  }
+  VDISK_ASSIGN_OR_RETURN(std::optional<json> pv, FindStaticVolume(pvc));
+  if (pv) {
+    VDISK_RETURN_IF_ERROR(Bind(pvc, std::move(*pv)));
+    return Requeue();
+  }
+  if (storage_class && Str(Field(*storage_class, "provisioner")) == kHostPathProvisioner) {
+    return Provision(pvc, *storage_class);
+  }
+  std::string class_name = Str(Field(Field(pvc, "spec"), "storageClassName"));
+  events_.Record(pvc, "Normal", "FailedBinding",
+                 class_name.empty() || storage_class
+                     ? "no persistent volumes available for this claim and no storage class is set"
+                     : "storageclass.storage.k8s.io \"" + class_name + "\" not found");
+  return Requeue();
+}
+
+Result<std::optional<json>> ClaimBinder::FindStaticVolume(const json& pvc) {
+  VDISK_ASSIGN_OR_RETURN(server::ListResult volumes, objects_.List(PvKind(), "", {}));
+  std::string wanted = Str(Field(Field(pvc, "spec"), "volumeName"));
+  std::optional<json> best;
+  for (auto& pv : volumes.items) {
+    if (!wanted.empty() && MetaString(pv, "name") != wanted) continue;
+    // A claim pre-bound to a PV by spec.volumeName takes it whatever its size and class.
+    bool fits = wanted.empty() ? VolumeFits(pv, pvc) : AvailableFor(pv, pvc);
+    if (!fits) continue;
+    if (!best || VolumeCapacity(pv) < VolumeCapacity(*best)) best = std::move(pv);
+  }
+  return best;
+}
+
+Result<Requeue> ClaimBinder::Provision(const json& pvc, const json& storage_class) {
+  std::string pv_name = "pvc-" + MetaString(pvc, "uid");
+  auto existing = objects_.Get(PvKind(), "", pv_name);
+  if (existing.ok()) {  // provisioned before a crash or a conflict: just bind
+    VDISK_RETURN_IF_ERROR(Bind(pvc, std::move(*existing)));
+    return Requeue();
+  }
+  std::string class_name = MetaString(storage_class, "name");
+  auto fail = [&](const Status& why) -> Result<Requeue> {
+    events_.Record(
+        pvc, "Warning", "ProvisioningFailed",
+        "failed to provision volume with StorageClass \"" + class_name + "\": " + why.message());
+    return Requeue(kProvisionRetry);
+  };
+  int64_t request = ClaimRequest(pvc);
+  if (request <= 0) return fail(Invalid("the claim has no valid storage request"));
+  auto pool = PoolForClass(objects_, options_, storage_class);
+  if (!pool.ok()) return fail(pool.status());
+  Status created = pool->CreateVolume(pv_name, request);
+  if (!created.ok()) return fail(created);
+  bool block = VolumeMode(pvc) == "Block";
+  // A Block volume is a regular file standing in for a device, of the full requested size.
+  if (block) {
+    Status image = pool->CreateImage(pv_name, request, /*preallocate=*/false);
+    if (!image.ok()) return fail(image);
+  }
+  std::string reclaim = Str(Field(storage_class, "reclaimPolicy"));
+  json pv = {{"apiVersion", "v1"},
+             {"kind", "PersistentVolume"},
+             {"metadata",
+              {{"name", pv_name},
+               {"annotations",
+                {{kAnnProvisionedBy, kHostPathProvisioner}, {kAnnPoolPath, pool->path()}}}}},
+             {"spec",
+              {{"capacity", {{"storage", RequestText(pvc)}}},
+               {"accessModes", Field(Field(pvc, "spec"), "accessModes")},
+               {"volumeMode", block ? "Block" : "Filesystem"},
+               {"persistentVolumeReclaimPolicy", reclaim.empty() ? "Delete" : reclaim},
+               {"storageClassName", class_name},
+               {"local", {{"path", block ? pool->ImagePath(pv_name) : pool->VolumeDir(pv_name)}}},
+               {"nodeAffinity", NodeAffinity(options_.node_name)},
+               {"claimRef", ClaimRefOf(pvc)}}}};
+  auto stored = objects_.Create(PvKind(), "", std::move(pv));
+  if (!stored.ok()) return fail(stored.status());
+  events_.Record(pvc, "Normal", "ProvisioningSucceeded",
+                 "Successfully provisioned volume " + pv_name);
+  VDISK_RETURN_IF_ERROR(Bind(pvc, std::move(stored->object)));
+  return Requeue();
+}
+
+Status ClaimBinder::Bind(const json& pvc, json pv) {
+  const std::string pv_name = MetaString(pv, "name");
+  const std::string ns = MetaString(pvc, "namespace");
+  const std::string name = MetaString(pvc, "name");
+  // 1. The PV names the claim, with its uid; Update (not Patch) so that two claims racing
+  //    for one PV cannot both win: the loser gets a Conflict and looks again.
+  const json& ref = Field(Field(pv, "spec"), "claimRef");
+  if (Str(Field(ref, "uid")) != MetaString(pvc, "uid")) {
+    pv["spec"]["claimRef"] = ClaimRefOf(pvc);
+    VDISK_ASSIGN_OR_RETURN(server::WriteResult written,
+                           objects_.Update(PvKind(), "", pv_name, pv, /*status_only=*/false));
+    pv = std::move(written.object);
+  }
+  if (Phase(pv) != "Bound") {
+    VDISK_RETURN_IF_ERROR(PatchStatus(objects_, PvKind(), "", pv_name, {{"phase", "Bound"}}));
+  }
+  // 2. The claim names the PV, then reports Bound with the PV's size and modes.
+  json claim_patch = {{"metadata",
+                       {{"annotations",
+                         {{"pv.kubernetes.io/bind-completed", "yes"},
+                          {"pv.kubernetes.io/bound-by-controller", "yes"}}}}},
+                      {"spec", {{"volumeName", pv_name}}}};
+  std::string provisioner = Annotation(pv, kAnnProvisionedBy);
+  if (!provisioner.empty()) {
+    claim_patch["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] =
+        provisioner;
+  }
+  VDISK_RETURN_IF_ERROR(StatusOf(objects_.Patch(PvcKind(), ns, name, server::PatchType::kMerge,
+                                                claim_patch, /*status_only=*/false)));
+  VDISK_RETURN_IF_ERROR(PatchStatus(objects_, PvcKind(), ns, name,
+                                    {{"phase", "Bound"},
+                                     {"capacity", Field(Field(pv, "spec"), "capacity")},
+                                     {"accessModes", Field(Field(pv, "spec"), "accessModes")}}));
+  spdlog::info("volume-binder: bound {}/{} to {}", ns, name, pv_name);
+  return Status::Ok();
+}
+
+Result<Requeue> ClaimBinder::ReconcileBound(const json& pvc) {
+  int64_t request = ClaimRequest(pvc);
+  int64_t capacity = QuantityBytes(Field(Field(Field(pvc, "status"), "capacity"), "storage"));
+  if (request > capacity && capacity > 0) return Expand(pvc, request);
+  return Requeue();
+}
+
+Result<Requeue> ClaimBinder::Expand(const json& pvc, int64_t request) {
+  VDISK_ASSIGN_OR_RETURN(std::optional<json> storage_class, StorageClassOf(pvc));
+  if (!storage_class || !Field(*storage_class, "allowVolumeExpansion").is_boolean() ||
+      !Field(*storage_class, "allowVolumeExpansion").get<bool>()) {
+    events_.Record(pvc, "Warning", "ExternalExpanding",
+                   "the storage class does not allow volume expansion");
+    return Requeue();
+  }
+  std::string pv_name = Str(Field(Field(pvc, "spec"), "volumeName"));
+  VDISK_ASSIGN_OR_RETURN(json pv, objects_.Get(PvKind(), "", pv_name));
+  auto pool = PoolOfVolume(pv);
+  auto fail = [&](const Status& why) -> Result<Requeue> {
+    events_.Record(pvc, "Warning", "VolumeResizeFailed",
+                   "resize volume \"" + pv_name + "\" failed: " + why.message());
+    return Requeue(kProvisionRetry);
+  };
+  if (!pool.ok()) return fail(pool.status());
+  int64_t growth = request - VolumeCapacity(pv);
+  bool block = VolumeMode(pv) == "Block";
+  bool preallocated = Annotation(pvc, kAnnPreallocationApplied) == "true";
+  if (pool->ImageExists(pv_name)) {
+    // A Filesystem volume's disk.img takes the new usable size (less overhead); a Block
+    // volume's backing file takes the full size.
+    int64_t image_size =
+        block ? request
+              : storage::UsableSpace(request,
+                                     OverheadFor(objects_, MetaString(*storage_class, "name")));
+    Status grown = pool->GrowImage(pv_name, image_size, preallocated);
+    if (!grown.ok()) return fail(grown);
+  } else {
+    Status fits = pool->CheckFits(growth);
+    if (!fits.ok()) return fail(fits);
+  }
+  std::string text = RequestText(pvc);
+  VDISK_RETURN_IF_ERROR(StatusOf(objects_.Patch(PvKind(), "", pv_name, server::PatchType::kMerge,
+                                                {{"spec", {{"capacity", {{"storage", text}}}}}},
+                                                /*status_only=*/false)));
+  VDISK_RETURN_IF_ERROR(PatchStatus(objects_, PvcKind(), MetaString(pvc, "namespace"),
+                                    MetaString(pvc, "name"), {{"capacity", {{"storage", text}}}}));
+  events_.Record(pvc, "Normal", "VolumeResizeSuccessful",
+                 "resize volume \"" + pv_name + "\" to " + text + " succeeded");
+  return Requeue();
+}
+
+// ---- VolumeReclaimer -----------------------------------------------------------------------
+
+VolumeReclaimer::VolumeReclaimer(server::ObjectService& objects)
+    : Controller("volume-reclaimer", objects, PvKind()),
+      events_(objects, "persistentvolume-controller") {
+  // A claim's changes (its deletion above all) concern the PV it is bound to.
+  Watches(PvcKind(), [](const json& pvc) {
+    std::string volume = Str(Field(Field(pvc, "spec"), "volumeName"));
+    return std::vector<ObjectKey>{{"", volume}};
+  });
+}
+
+Status VolumeReclaimer::SetPhase(const json& pv, const std::string& phase,
+                                 const std::string& message) {
+  if (Phase(pv) == phase) return Status::Ok();
+  json status = {{"phase", phase}};
+  status["message"] = message.empty() ? json() : json(message);
+  return PatchStatus(objects_, PvKind(), "", MetaString(pv, "name"), status);
+}
+
+Result<Requeue> VolumeReclaimer::Reconcile(const ObjectKey& key) {
+  auto pv = objects_.Get(PvKind(), "", key.name);
+  if (!pv.ok()) {
+    if (pv.status().code() == StatusCode::kNotFound) return Requeue();
+    return pv.status();
+  }
+  if (IsDeleting(*pv)) return Requeue();
+  const json& ref = Field(Field(*pv, "spec"), "claimRef");
+  if (ref.is_null()) {
+    // Free (again): a Released PV whose claimRef an admin removed is reusable.
+    if (Phase(*pv) != "Failed") VDISK_RETURN_IF_ERROR(SetPhase(*pv, "Available"));
+    return Requeue();
+  }
+  std::string uid = Str(Field(ref, "uid"));
+  auto claim = objects_.Get(PvcKind(), Str(Field(ref, "namespace")), Str(Field(ref, "name")));
+  if (!claim.ok() && claim.status().code() != StatusCode::kNotFound) return claim.status();
+  bool claim_exists = claim.ok() && (uid.empty() || MetaString(*claim, "uid") == uid);
+  if (claim_exists || uid.empty()) {
+    // Bound, or pre-bound and waiting for its claim: the binder finishes the binding.
+    if (claim_exists && Str(Field(Field(*claim, "spec"), "volumeName")) == key.name) {
+      VDISK_RETURN_IF_ERROR(SetPhase(*pv, "Bound"));
+    } else if (Phase(*pv).empty() || Phase(*pv) == "Pending") {
+      VDISK_RETURN_IF_ERROR(SetPhase(*pv, "Available"));
+    }
+    return Requeue();
+  }
+  // The claim is gone: the volume is released and its reclaim policy applies.
+  if (Phase(*pv) != "Released" && Phase(*pv) != "Failed") {
+    VDISK_RETURN_IF_ERROR(SetPhase(*pv, "Released"));
+    return Requeue(milliseconds(0));
+  }
+  return Phase(*pv) == "Released" ? Reclaim(*pv) : Result<Requeue>(Requeue());
+}
+
+Result<Requeue> VolumeReclaimer::Reclaim(const json& pv) {
+  std::string policy = Str(Field(Field(pv, "spec"), "persistentVolumeReclaimPolicy"));
+  if (policy != "Delete") {
+    if (policy == "Recycle") {
+      VDISK_RETURN_IF_ERROR(SetPhase(pv, "Failed", "recycling is not supported"));
+    }
+    return Requeue();  // Retain: data and PV stay until an admin acts
+  }
+  const std::string name = MetaString(pv, "name");
+  if (Annotation(pv, kAnnProvisionedBy) != kHostPathProvisioner) {
+    std::string message = "error getting deleter volume plugin for volume \"" + name +
+                          "\": no deletable volume plugin matched";
+    events_.Record(pv, "Warning", "VolumeFailedDelete", message);
+    VDISK_RETURN_IF_ERROR(SetPhase(pv, "Failed", message));
+    return Requeue();
+  }
+  VDISK_ASSIGN_OR_RETURN(storage::HostPathPool pool, PoolOfVolume(pv));
+  VDISK_RETURN_IF_ERROR(pool.DeleteVolume(name));
+  auto deleted = objects_.Delete(PvKind(), "", name);
+  if (!deleted.ok() && deleted.status().code() != StatusCode::kNotFound) return deleted.status();
+  spdlog::info("volume-reclaimer: deleted volume {} and {}", name, pool.VolumeDir(name));
+  return Requeue();
+}
+
+}  // namespace vdisk::controllers

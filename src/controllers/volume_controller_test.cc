@@ -1,0 +1,157 @@
+#include "controllers/volume_controller.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "controllers/storage_test_env.h"
+#include "storage/fs_overhead.h"
+
+namespace vdisk::controllers {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int64_t kMiB = 1024 * 1024;
+
+using VolumeControllerTest = StorageTestEnv;
+
+std::string Uid(const json& object) { return object["metadata"]["uid"]; }
+
+json LocalVolume(const std::string& name, const std::string& size, const std::string& path,
+                 const json& labels) {
+  return {{"apiVersion", "v1"},
+          {"kind", "PersistentVolume"},
+          {"metadata", {{"name", name}, {"labels", labels}}},
+          {"spec",
+           {{"capacity", {{"storage", size}}},
+            {"accessModes", {"ReadWriteOnce"}},
+            {"volumeMode", "Filesystem"},
+            {"persistentVolumeReclaimPolicy", "Retain"},
+            {"storageClassName", "local-sc"},
+            {"local", {{"path", path}}},
+            {"nodeAffinity", json::parse(R"({"required": {"nodeSelectorTerms": [{"matchExpressions":
+                [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["node01"]}]}]}})")}}}};
+}
+
+TEST_F(VolumeControllerTest, DefaultClassProvisionsBindsAndDeleteReclaims) {
+  json pvc = Create(Pvc(), "default", Claim("data", "64Mi"));
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "data", "Bound"));
+  json bound = Get(Pvc(), "default", "data");
+  std::string pv_name = "pvc-" + Uid(pvc);
+  EXPECT_EQ(bound["spec"]["storageClassName"], "vdisk-hostpath");
+  EXPECT_EQ(bound["spec"]["volumeName"], pv_name);
+  EXPECT_EQ(bound["status"]["capacity"]["storage"], "64Mi");
+  EXPECT_EQ(bound["status"]["accessModes"], json({"ReadWriteOnce"}));
+  ASSERT_TRUE(WaitForPhase(Pv(), "", pv_name, "Bound"));
+  json pv = Get(Pv(), "", pv_name);
+  EXPECT_EQ(pv["spec"]["claimRef"]["uid"], Uid(pvc));
+  EXPECT_EQ(pv["spec"]["local"]["path"], PoolVolumeDir(pv_name));
+  EXPECT_EQ(pv["spec"]["persistentVolumeReclaimPolicy"], "Delete");
+  EXPECT_TRUE(fs::is_directory(PoolVolumeDir(pv_name)));
+
+  ASSERT_TRUE(objects_->Delete(Pvc(), "default", "data").ok());
+  ASSERT_TRUE(WaitFor([&] { return Get(Pv(), "", pv_name).is_null(); }));
+  EXPECT_FALSE(fs::exists(PoolVolumeDir(pv_name)));
+}
+
+TEST_F(VolumeControllerTest, RetainKeepsDataAndFreedVolumeBindsAgain) {
+  Create(Sc(), "", StorageClass("keep", kHostPathProvisioner, "Retain", "Immediate"));
+  json pvc = Create(Pvc(), "default", Claim("kept", "32Mi", "keep"));
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "kept", "Bound"));
+  std::string pv_name = "pvc-" + Uid(pvc);
+  std::ofstream(PoolVolumeDir(pv_name) + "/data") << "precious";
+
+  ASSERT_TRUE(objects_->Delete(Pvc(), "default", "kept").ok());
+  ASSERT_TRUE(WaitForPhase(Pv(), "", pv_name, "Released"));
+  EXPECT_TRUE(fs::exists(PoolVolumeDir(pv_name) + "/data"));
+
+  // The spec's procedure: remove the claimRef and the volume is Available again.
+  auto patched =
+      objects_->Patch(Pv(), "", pv_name, server::PatchType::kJson,
+                      json::parse(R"([{"op":"remove","path":"/spec/claimRef"}])"), false);
+  ASSERT_TRUE(patched.ok()) << patched.status().message();
+  ASSERT_TRUE(WaitForPhase(Pv(), "", pv_name, "Available"));
+  // A new claim of the class binds to the kept volume (static match), data and all.
+  Create(Pvc(), "default", Claim("again", "16Mi", "keep"));
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "again", "Bound"));
+  EXPECT_EQ(Get(Pvc(), "default", "again")["spec"]["volumeName"], pv_name);
+  std::string data;
+  std::ifstream(PoolVolumeDir(pv_name) + "/data") >> data;
+  EXPECT_EQ(data, "precious");
+}
+
+TEST_F(VolumeControllerTest, StaticVolumeChosenBySelectorThenSmallest) {
+  Create(Sc(), "", StorageClass("local-sc", kNoProvisioner, "Retain", "Immediate"));
+  Create(Pv(), "", LocalVolume("big-fast", "2Gi", dir_, {{"tier", "fast"}}));
+  Create(Pv(), "", LocalVolume("small-fast", "1Gi", dir_, {{"tier", "fast"}}));
+  Create(Pv(), "", LocalVolume("tiny-slow", "600Mi", dir_, {{"tier", "slow"}}));
+  json claim = Claim("fast", "500Mi", "local-sc");
+  claim["spec"]["selector"] = {{"matchLabels", {{"tier", "fast"}}}};
+  Create(Pvc(), "default", claim);
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "fast", "Bound"));
+  json bound = Get(Pvc(), "default", "fast");
+  EXPECT_EQ(bound["spec"]["volumeName"], "small-fast");
+  EXPECT_EQ(bound["status"]["capacity"]["storage"], "1Gi");
+  ASSERT_TRUE(WaitForPhase(Pv(), "", "small-fast", "Bound"));
+  EXPECT_EQ(Get(Pv(), "", "tiny-slow").value("/status/phase"_json_pointer, ""), "Available");
+
+  // No PV fits a Block claim: it stays Pending.
+  json block = Claim("blk", "100Mi", "local-sc");
+  block["spec"]["volumeMode"] = "Block";
+  Create(Pvc(), "default", block);
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("default", "blk", "FailedBinding"); }));
+  EXPECT_EQ(Get(Pvc(), "default", "blk")["status"]["phase"], "Pending");
+}
+
+TEST_F(VolumeControllerTest, WaitForFirstConsumerWaitsUnlessImmediateRequested) {
+  Create(Sc(), "", StorageClass("wffc", kHostPathProvisioner, "Delete", "WaitForFirstConsumer"));
+  Create(Pvc(), "default", Claim("later", "16Mi", "wffc"));
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("default", "later", "WaitForFirstConsumer"); }));
+  EXPECT_EQ(Get(Pvc(), "default", "later")["status"]["phase"], "Pending");
+
+  json now = Claim("now", "16Mi", "wffc");
+  now["metadata"]["annotations"] = {{kAnnBindImmediate, "true"}};
+  Create(Pvc(), "default", now);
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "now", "Bound"));
+  EXPECT_EQ(Get(Pvc(), "default", "later")["status"]["phase"], "Pending");
+}
+
+TEST_F(VolumeControllerTest, PoolTooSmallStaysPendingWithEvent) {
+  json pvc = Create(Pvc(), "default", Claim("huge", "1000Ti"));
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("default", "huge", "ProvisioningFailed"); }));
+  EXPECT_EQ(Get(Pvc(), "default", "huge")["status"]["phase"], "Pending");
+  EXPECT_TRUE(Get(Pv(), "", "pvc-" + Uid(pvc)).is_null());
+  EXPECT_FALSE(fs::exists(PoolVolumeDir("pvc-" + Uid(pvc))));
+}
+
+TEST_F(VolumeControllerTest, ExpansionGrowsCapacityAndImage) {
+  json pvc = Create(Pvc(), "default", Claim("grow", "64Mi"));
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "grow", "Bound"));
+  std::string pv_name = "pvc-" + Uid(pvc);
+  // The image a blank DataVolume would have written: 64Mi less 5.5%, down to 1 MiB = 60 MiB.
+  auto pool = storage::HostPathPool::Open(dir_ + "/pools/default");
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE(pool->CreateImage(pv_name, 60 * kMiB, false).ok());
+
+  auto patched =
+      objects_->Patch(Pvc(), "default", "grow", server::PatchType::kMerge,
+                      {{"spec", {{"resources", {{"requests", {{"storage", "128Mi"}}}}}}}}, false);
+  ASSERT_TRUE(patched.ok()) << patched.status().message();
+  ASSERT_TRUE(WaitFor([&] {
+    return Get(Pvc(), "default", "grow").value("/status/capacity/storage"_json_pointer, "") ==
+           "128Mi";
+  }));
+  EXPECT_EQ(Get(Pv(), "", pv_name)["spec"]["capacity"]["storage"], "128Mi");
+  // 128Mi * 0.945 = 120.96 MiB, down to 120 MiB.
+  EXPECT_EQ(storage::ApparentSize(pool->ImagePath(pv_name)), 120 * kMiB);
+
+  // Shrinking is refused by validation and harms nothing.
+  auto shrink =
+      objects_->Patch(Pvc(), "default", "grow", server::PatchType::kMerge,
+                      {{"spec", {{"resources", {{"requests", {{"storage", "32Mi"}}}}}}}}, false);
+  EXPECT_FALSE(shrink.ok());
+  EXPECT_EQ(storage::ApparentSize(pool->ImagePath(pv_name)), 120 * kMiB);
+}
+
+}  // namespace
+}  // namespace vdisk::controllers

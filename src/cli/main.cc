@@ -1,4 +1,5 @@
 // vdisk: virtual machine disks behind a Kubernetes-compatible API, in one binary.
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,9 @@
 #include "common/version.h"
 
 int main(int argc, char** argv) {
+  // Requests run on many threads; glibc would give each its own arena and keep what a large
+  // list freed in it, so resident memory would grow with every thread that served one.
+  mallopt(M_ARENA_MAX, 2);
   // Logs go to stderr: stdout carries only what scripts read ("listening on URL").
   spdlog::set_default_logger(spdlog::stderr_color_mt("vdisk"));
   CLI::App app{

@@ -17,10 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 using server::PatchType;
 
-const api::Kind& KindOf(const char* group, const char* kind) {
-  return *api::KindRegistry::Get().ByKind(group, kind);
-}
-
 // Polls `done` until it holds or 10 s pass: controllers act asynchronously.
 bool Eventually(const std::function<bool()>& done) {
   auto deadline = std::chrono::steady_clock::now() + 10s;

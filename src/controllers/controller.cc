@@ -17,6 +17,19 @@ milliseconds Backoff(int failures) {
 
 }  // namespace
 
+const api::Kind& KindOf(const char* group, const char* kind) {
+  return *api::KindRegistry::Get().ByKind(group, kind);
+}
+
+const json& Field(const json& object, const char* key) {
+  static const json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+std::string Str(const json& value) { return value.is_string() ? value.get<std::string>() : ""; }
+
 std::string MetaString(const json& object, const char* field) {
   if (!object.is_object() || !object.contains("metadata")) return "";
   const json& meta = object["metadata"];

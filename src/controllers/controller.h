@@ -74,7 +74,11 @@ class Controller {
   std::map<ObjectKey, int> failures_;
 };
 
-// Helpers shared by controllers.
+// Helpers shared by controllers, which read objects of any shape without throwing.
+const api::Kind& KindOf(const char* group, const char* kind);  // a kind vdisk serves
+// Null-safe member access: a missing member or a non-object parent reads as null.
+const json& Field(const json& object, const char* key);
+std::string Str(const json& value);  // "" unless a string
 std::string MetaString(const json& object, const char* field);
 // The primary key of the object itself.
 std::vector<ObjectKey> SelfKey(const json& object);

@@ -16,20 +16,9 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kPopulateRetry(10'000);
 
-const api::Kind& KindOf(const char* group, const char* kind) {
-  return *api::KindRegistry::Get().ByKind(group, kind);
-}
 const api::Kind& DvKind() { return KindOf("cdi.kubevirt.io", "DataVolume"); }
 const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
 
-// Null-safe member access: a missing member or a non-object parent reads as null.
-const json& Field(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-std::string Str(const json& value) { return value.is_string() ? value.get<std::string>() : ""; }
 std::string Phase(const json& object) { return Str(Field(Field(object, "status"), "phase")); }
 bool NonEmptyArray(const json& value) { return value.is_array() && !value.empty(); }
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "controllers/controller.h"
+
 namespace vdisk::controllers {
 namespace {
 
@@ -10,12 +12,6 @@ using std::chrono::milliseconds;
 
 // How often pending work is retried when no change arrives (e.g. after a failed write).
 constexpr milliseconds kRetryInterval(1000);
-
-std::string MetaString(const json& object, const char* field) {
-  const json& meta = object.value("metadata", json::object());
-  auto it = meta.find(field);
-  return it != meta.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // Re-reads `node`'s object and applies `change` to it; false when the object is gone or
 // changed under us (the next pass looks again).

@@ -19,21 +19,10 @@ using std::chrono::milliseconds;
 // have been given space meanwhile).
 constexpr milliseconds kProvisionRetry(10'000);
 
-const api::Kind& KindOf(const char* group, const char* kind) {
-  return *api::KindRegistry::Get().ByKind(group, kind);
-}
 const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
 const api::Kind& PvKind() { return KindOf("", "PersistentVolume"); }
 const api::Kind& ClassKind() { return KindOf("storage.k8s.io", "StorageClass"); }
 
-// Null-safe member access: a missing member or a non-object parent reads as null.
-const json& Field(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-std::string Str(const json& value) { return value.is_string() ? value.get<std::string>() : ""; }
 std::string Annotation(const json& object, const char* key) {
   return Str(Field(Field(Field(object, "metadata"), "annotations"), key));
 }

@@ -99,15 +99,38 @@ void Controller::WatchLoop(const Source& source) {
       std::this_thread::sleep_for(milliseconds(500));
       continue;
     }
+    {
+      // The new watch starts by listing every object again.
+      std::lock_guard lock(cache_mu_);
+      cache_[source.kind].clear();
+    }
     while (!stopping_) {
       auto event = (*watch)->Next(milliseconds(300));
       if (!event.ok()) break;
       if (!event->has_value()) continue;
+      if (cached_kinds_.count(source.kind)) {
+        std::lock_guard lock(cache_mu_);
+        ObjectKey object_key = SelfKey((*event)->object)[0];
+        if ((*event)->type == "DELETED")
+          cache_[source.kind].erase(object_key);
+        else
+          cache_[source.kind][object_key] = (*event)->object;
+      }
       for (const auto& key : source.map((*event)->object)) {
         if (!key.name.empty()) Enqueue(key);
       }
     }
   }
+}
+
+std::vector<json> Controller::Cached(const api::Kind& kind,
+                                     const std::function<bool(const json&)>& keep) {
+  std::lock_guard lock(cache_mu_);
+  std::vector<json> objects;
+  for (const auto& [key, object] : cache_[&kind]) {
+    if (keep(object)) objects.push_back(object);
+  }
+  return objects;
 }
 
 void Controller::WorkLoop() {

@@ -51,6 +51,14 @@ class Controller {
  protected:
   virtual Result<Requeue> Reconcile(const ObjectKey& key) = 0;
 
+  // The latest state of every object of a watched kind, as the watches delivered it: a read
+  // that costs no store access. It may lag the store by a few events, so a write based on it
+  // must carry the object's resourceVersion (and a Conflict means: look again).
+  // Only kinds named by KeepCache are kept (memory grows with them); call before Start().
+  void KeepCache(const api::Kind& kind) { cached_kinds_.insert(&kind); }
+  // Returns copies of the objects `keep` accepts.
+  std::vector<json> Cached(const api::Kind& kind, const std::function<bool(const json&)>& keep);
+
   server::ObjectService& objects_;
   const api::Kind& primary_;
   const std::string name_;
@@ -66,6 +74,10 @@ class Controller {
   std::vector<Source> sources_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_ = false;
+
+  std::set<const api::Kind*> cached_kinds_;
+  std::mutex cache_mu_;
+  std::map<const api::Kind*, std::map<ObjectKey, json>> cache_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -191,6 +191,7 @@ ClaimBinder::ClaimBinder(server::ObjectService& objects, VolumeControllerOptions
     return PendingClaims();
   });
   Watches(ClassKind(), [this](const json&) { return PendingClaims(); });
+  KeepCache(PvKind());  // FindStaticVolume looks at every PV for every pending claim
 }
 
 std::vector<ObjectKey> ClaimBinder::PendingClaims() {
@@ -265,14 +266,14 @@ Result<Requeue> ClaimBinder::ReconcilePending(json pvc) {
 }
 
 Result<std::optional<json>> ClaimBinder::FindStaticVolume(const json& pvc) {
-  VDISK_ASSIGN_OR_RETURN(server::ListResult volumes, objects_.List(PvKind(), "", {}));
   std::string wanted = Str(Field(Field(pvc, "spec"), "volumeName"));
-  std::optional<json> best;
-  for (auto& pv : volumes.items) {
-    if (!wanted.empty() && MetaString(pv, "name") != wanted) continue;
+  auto candidate = [&](const json& pv) {
+    if (!wanted.empty() && MetaString(pv, "name") != wanted) return false;
     // A claim pre-bound to a PV by spec.volumeName takes it whatever its size and class.
-    bool fits = wanted.empty() ? VolumeFits(pv, pvc) : AvailableFor(pv, pvc);
-    if (!fits) continue;
+    return wanted.empty() ? VolumeFits(pv, pvc) : AvailableFor(pv, pvc);
+  };
+  std::optional<json> best;
+  for (auto& pv : Cached(PvKind(), candidate)) {
     if (!best || VolumeCapacity(pv) < VolumeCapacity(*best)) best = std::move(pv);
   }
   return best;

@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <system_error>
 #include <vector>
 
@@ -99,6 +102,40 @@ int64_t SparseReservation(const std::string& csi_dir) {
   return reserved;
 }
 
+// Walking every image costs a stat per volume, and provisioning N volumes would repeat the
+// walk N times. The walk's result is kept per pool for a moment, and every image created or
+// grown meanwhile in this process is added to it, so the figure never under-counts a promise.
+// (A deletion is seen at the next walk: until then the pool looks fuller, never emptier.)
+class ReservationLedger {
+ public:
+  static ReservationLedger& Get() {
+    static ReservationLedger ledger;
+    return ledger;
+  }
+  int64_t Reserved(const std::string& csi_dir) {
+    std::lock_guard lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    auto it = entries_.find(csi_dir);
+    if (it == entries_.end() || now - it->second.measured > kMaxAge) {
+      it = entries_.insert_or_assign(csi_dir, Entry{now, SparseReservation(csi_dir)}).first;
+    }
+    return it->second.reserved;
+  }
+  void Add(const std::string& csi_dir, int64_t bytes) {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(csi_dir); it != entries_.end()) it->second.reserved += bytes;
+  }
+
+ private:
+  static constexpr std::chrono::seconds kMaxAge{2};
+  struct Entry {
+    std::chrono::steady_clock::time_point measured;
+    int64_t reserved;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
 std::string FormatBytes(int64_t bytes) {
   return std::to_string(bytes) + " bytes (" + std::to_string(bytes >> 20) + " MiB)";
 }
@@ -161,7 +198,7 @@ Result<PoolCapacity> HostPathPool::Capacity() const {
   PoolCapacity cap;
   cap.total = static_cast<int64_t>(sfs.f_blocks) * static_cast<int64_t>(sfs.f_bsize);
   cap.available = static_cast<int64_t>(sfs.f_bavail) * static_cast<int64_t>(sfs.f_bsize);
-  cap.reserved = SparseReservation(path_ + "/csi");
+  cap.reserved = ReservationLedger::Get().Reserved(path_ + "/csi");
   cap.free = std::max<int64_t>(0, cap.available - cap.reserved);
   return cap;
 }
@@ -218,6 +255,7 @@ Status HostPathPool::CreateImage(const std::string& volume, int64_t size, bool p
     return NotFound("volume directory " + VolumeDir(volume) + " is missing");
   VDISK_RETURN_IF_ERROR(CheckFits(size));
   VDISK_RETURN_IF_ERROR(ResizeImage(image, size, preallocate, /*create=*/true));
+  if (!preallocate) ReservationLedger::Get().Add(path_ + "/csi", size);
   return SyncDir(VolumeDir(volume));
 }
 
@@ -227,7 +265,9 @@ Status HostPathPool::GrowImage(const std::string& volume, int64_t size, bool pre
   if (existing < 0) return NotFound(image + " does not exist");
   if (size <= existing) return Status::Ok();
   VDISK_RETURN_IF_ERROR(CheckFits(size - existing));
-  return ResizeImage(image, size, preallocate, /*create=*/false);
+  VDISK_RETURN_IF_ERROR(ResizeImage(image, size, preallocate, /*create=*/false));
+  if (!preallocate) ReservationLedger::Get().Add(path_ + "/csi", size - existing);
+  return Status::Ok();
 }
 
 Status HostPathPool::DeleteVolume(const std::string& volume) {

@@ -9,7 +9,7 @@ BUILD_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libsqlite3-dev
   libgtest-dev libgmock-dev
 )
-TEST_PACKAGES=(python3 python3-pytest python3-yaml kubernetes-client)
+TEST_PACKAGES=(python3 python3-pytest python3-yaml curl kubernetes-client)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

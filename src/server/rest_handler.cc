@@ -25,6 +25,11 @@ ApiResponse ErrorResponse(const Status& status) {
   return JsonResponse(HttpCode(status.code()), StatusObject(status));
 }
 
+// kube-apiserver's answer for a path that names no resource it serves.
+ApiResponse NoSuchResource() {
+  return ErrorResponse(NotFound("the server could not find the requested resource"));
+}
+
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> parts;
   size_t i = 0;
@@ -116,7 +121,7 @@ ApiResponse RestHandler::Handle(const ApiRequest& request) {
         doc = schemas.OpenApiV3Document(parts[3], parts[4]);
       }
       if (doc) return JsonResponse(200, *doc);
-      return ErrorResponse(NotFound("the server could not find the requested resource"));
+      return NoSuchResource();
     }
     if (parts.size() == 2 && parts[0] == "api") {
       if (auto list = ApiResourceList("", parts[1])) return JsonResponse(200, *list);
@@ -138,7 +143,7 @@ ApiResponse RestHandler::Handle(const ApiRequest& request) {
     version = parts[2];
     rest = 3;
   } else {
-    return ErrorResponse(NotFound("the server could not find the requested resource"));
+    return NoSuchResource();
   }
   std::vector<std::string> s(parts.begin() + rest, parts.end());
   if (!s.empty() && s[0] == "watch") {
@@ -152,19 +157,19 @@ ApiResponse RestHandler::Handle(const ApiRequest& request) {
     s.erase(s.begin(), s.begin() + 2);
   }
   if (s.empty() || s.size() > 3) {
-    return ErrorResponse(NotFound("the server could not find the requested resource"));
+    return NoSuchResource();
   }
   target.kind = api::KindRegistry::Get().ByResource(group, version, s[0]);
   if (!target.kind) {
-    return ErrorResponse(NotFound("the server could not find the requested resource"));
+    return NoSuchResource();
   }
   if (s.size() >= 2) target.name = s[1];
   if (s.size() == 3) target.subresource = s[2];
   if (!target.subresource.empty() && !(target.subresource == "status" && target.kind->has_status)) {
-    return ErrorResponse(NotFound("the server could not find the requested resource"));
+    return NoSuchResource();
   }
   if (!target.kind->namespaced && !target.ns.empty()) {
-    return ErrorResponse(NotFound("the server could not find the requested resource"));
+    return NoSuchResource();
   }
   return HandleObject(request, target);
 }

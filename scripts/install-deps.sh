@@ -7,9 +7,12 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libsqlite3-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libisal-dev liblzma-dev libzstd-dev libcurl4-openssl-dev
 )
-TEST_PACKAGES=(python3 python3-pytest python3-yaml curl kubernetes-client)
+TEST_PACKAGES=(
+  python3 python3-pytest python3-yaml curl kubernetes-client
+  qemu-utils nginx xz-utils zstd pigz e2fsprogs xfsprogs clang
+)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

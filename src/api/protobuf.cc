@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "common/base64.h"
 #include "common/utf8.h"
 
 namespace vdisk::api {
@@ -34,24 +35,6 @@ Status Unsupported(const std::string& what) {
 // ---------------------------------------------------------------------------------------------
 // Text conversions that keep the output valid JSON. Strings go through ValidUtf8 (common/),
 // so hostile bytes become U+FFFD as in Go's encoder and json::dump never throws.
-
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    size_t n = std::min<size_t>(3, bytes.size() - i);
-    uint32_t chunk = 0;
-    for (size_t k = 0; k < 3; ++k) {
-      chunk = (chunk << 8) | (k < n ? static_cast<uint8_t>(bytes[i + k]) : 0);
-    }
-    for (size_t k = 0; k < 4; ++k) {
-      out += k <= n ? kAlphabet[(chunk >> (18 - 6 * k)) & 0x3F] : '=';
-    }
-  }
-  return out;
-}
 
 // Years 0000..9999: the range Go's time.Time.MarshalJSON accepts.
 constexpr int64_t kMinUnixSeconds = -62167219200;  // 0000-01-01T00:00:00Z
@@ -645,7 +628,7 @@ Result<std::string> DecodeQuantity(std::string_view data) {
 Result<Json> DecodeMapValue(std::string_view bytes, FieldType map_type) {
   switch (map_type) {
     case FieldType::kBytesMap:
-      return Json(Base64(bytes));
+      return Json(Base64Encode(bytes));
     case FieldType::kQuantityMap: {
       VDISK_ASSIGN_OR_RETURN(std::string quantity, DecodeQuantity(bytes));
       return Json(std::move(quantity));
@@ -693,7 +676,7 @@ Status DecodeLengthDelimited(std::string_view bytes, const MessageType& type,
       SetScalar(out, field, ValidUtf8(bytes), bytes.empty());
       return Status::Ok();
     case FieldType::kBytes:
-      SetScalar(out, field, Base64(bytes), bytes.empty());
+      SetScalar(out, field, Base64Encode(bytes), bytes.empty());
       return Status::Ok();
     case FieldType::kTime: {
       VDISK_ASSIGN_OR_RETURN(Json time, DecodeTime(bytes, FieldName(type, field)));

@@ -25,6 +25,9 @@ void NamespaceDefaults(Json& object) {
 
 // ---- PersistentVolumeClaim -----------------------------------------------------------------
 
+// Set by the claim binder on bound claims: "false" when their class forbids expansion.
+constexpr const char* kAnnAllowVolumeExpansion = "volume.vdisk.io/allow-volume-expansion";
+
 void CheckDataSourceReference(const Json* ref, const std::string& path, FieldErrors& errors) {
   if (ref == nullptr) return;
   if (!HasString(ref, "name")) errors.push_back(RequiredValue(Child(path, "name")));
@@ -125,6 +128,16 @@ void ValidatePersistentVolumeClaimUpdate(const Json& object, const Json& old_obj
   if (old_size && new_size && *new_size < *old_size) {
     errors.push_back(ForbiddenField("spec.resources.requests.storage",
                                     "field can not be less than previous value"));
+  }
+  // Growing needs a class that allows expansion (upstream's PersistentVolumeClaimResize
+  // admission). Validation cannot read the StorageClass, so the claim binder records its answer
+  // on every bound claim (kAnnAllowVolumeExpansion in controllers/volume_controller.h).
+  const Json* annotations = GetObject(GetObject(&old_object, "metadata"), "annotations");
+  if (old_size && new_size && *old_size < *new_size &&
+      GetString(annotations, kAnnAllowVolumeExpansion) == "false") {
+    errors.push_back(ForbiddenField("spec.resources.requests.storage",
+                                    "only dynamically provisioned pvc can be resized and the "
+                                    "storageclass that provisions the pvc must support resize"));
   }
 }
 

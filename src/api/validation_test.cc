@@ -1122,5 +1122,22 @@ TEST(ValidationVirtualMachine, TemplatesAndRunStrategy) {
                        "Required value: missing virtual machine template."));
 }
 
+TEST(ValidationPvcUpdate, GrowthRefusedWhenTheBinderRecordedTheClassForbidsIt) {
+  Json old_pvc = ValidPvc();
+  old_pvc["metadata"]["annotations"] = {{"volume.vdisk.io/allow-volume-expansion", "false"}};
+  Json pvc = old_pvc;
+  pvc["spec"]["resources"]["requests"]["storage"] = "20Gi";
+  FieldErrors errors = Update(Pvc(), pvc, old_pvc);
+  ASSERT_EQ(errors.size(), 1u) << Describe(errors);
+  EXPECT_EQ(errors[0].ToString(),
+            "spec.resources.requests.storage: Forbidden: only dynamically provisioned pvc can be "
+            "resized and the storageclass that provisions the pvc must support resize");
+  // Allowed, or not recorded yet (an unbound claim): the size may grow.
+  old_pvc["metadata"]["annotations"]["volume.vdisk.io/allow-volume-expansion"] = "true";
+  EXPECT_TRUE(NoErrors(Update(Pvc(), pvc, old_pvc)));
+  old_pvc["metadata"].erase("annotations");
+  EXPECT_TRUE(NoErrors(Update(Pvc(), pvc, old_pvc)));
+}
+
 }  // namespace
 }  // namespace vdisk::api

@@ -30,6 +30,14 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to serve on; port 0 picks one")
       ->capture_default_str();
   serve_cmd->add_option("--node-name", serve.node_name, "This node's name (default: host name)");
+  serve_cmd->add_option("--max-imports", serve.max_imports, "Imports that transfer data at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  serve_cmd
+      ->add_option("--import-stall-timeout", serve.import_stall_seconds,
+                   "Seconds without a byte after which an import's transfer is retried")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
 
   app.add_subcommand("version", "Print the vdisk version")->callback([] {
     std::printf("vdisk %s (Kubernetes API v1.32)\n", vdisk::kVdiskVersion);

@@ -11,6 +11,7 @@
 #include "controllers/config_controller.h"
 #include "controllers/datavolume_controller.h"
 #include "controllers/garbage_collector.h"
+#include "controllers/hostpath_provisioner_controller.h"
 #include "controllers/storage_profile_controller.h"
 #include "controllers/volume_controller.h"
 #include "server/bootstrap.h"
@@ -115,11 +116,22 @@ int Serve(const ServeOptions& options) {
   cdi_config.Start();
   controllers::VolumeController volumes(objects, {data_dir, node_name});
   volumes.Start();
-  controllers::DataVolumeController datavolumes(objects);
+  controllers::HostPathProvisionerController hostpath_provisioner(objects, volumes.pools(),
+                                                                  {.node_name = node_name});
+  hostpath_provisioner.Start();
+  controllers::DataVolumeOptions datavolume_options;
+  datavolume_options.scratch_dir = data_dir / "scratch";
+  datavolume_options.imports.max_in_flight = options.max_imports;
+  datavolume_options.imports.stall_timeout = std::chrono::seconds(options.import_stall_seconds);
+  controllers::DataVolumeController datavolumes(objects, datavolume_options);
   datavolumes.Start();
 
   server::RestHandler handler(objects);
-  auto http = server::HttpServer::Start(handler, *pki, {listen->host, listen->port});
+  server::HttpServer::Options http_options;
+  http_options.host = listen->host;
+  http_options.port = listen->port;
+  http_options.metrics = [&datavolumes] { return datavolumes.Metrics(); };
+  auto http = server::HttpServer::Start(handler, *pki, http_options);
   if (!http.ok()) return Fail(http.status());
   std::string url =
       "https://" + UrlHost(DialHost(listen->host)) + ":" + std::to_string((*http)->port());

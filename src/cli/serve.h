@@ -8,7 +8,9 @@ namespace vdisk::cli {
 struct ServeOptions {
   std::string data_dir = "./vdisk-data";
   std::string listen = "127.0.0.1:8443";
-  std::string node_name;  // defaults to the host name
+  std::string node_name;               // defaults to the host name
+  unsigned max_imports = 4;            // imports transferring data at once; more wait their turn
+  unsigned import_stall_seconds = 60;  // an import receiving no byte this long is retried
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code.

@@ -1,53 +1,22 @@
 #include "controllers/config_controller.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
 #include <functional>
-#include <thread>
 
-#include "server/bootstrap.h"
-#include "store/sqlite_store.h"
+#include "controllers/storage_test_env.h"
 
 namespace vdisk::controllers {
 namespace {
 
-using namespace std::chrono_literals;
 using server::PatchType;
 
-// Polls `done` until it holds or 10 s pass: controllers act asynchronously.
-bool Eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
-
-class ConfigControllerTest : public ::testing::Test {
+class ConfigControllerTest : public ControllerTestEnv {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vdisk-cfg-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto store = store::SqliteStore::Open(dir_ / "store.db");
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store).value();
-    objects_ = std::make_unique<server::ObjectService>(*store_);
-    Status bootstrapped = server::EnsureBootstrapObjects(*objects_, "node01");
-    ASSERT_TRUE(bootstrapped.ok()) << bootstrapped.message();
-    controller_ = std::make_unique<ConfigController>(*objects_);
-    controller_->Start();
-  }
-  void TearDown() override {
-    if (controller_) controller_->Stop();
-    controller_.reset();
-    objects_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    ControllerTestEnv::SetUp();
+    if (HasFatalFailure()) return;
+    Run<ConfigController>(*objects_);
   }
 
   json Config() {
@@ -56,7 +25,7 @@ class ConfigControllerTest : public ::testing::Test {
   }
   // Waits until `check` holds for the CDIConfig; returns whether it did.
   bool ConfigEventually(const std::function<bool(const json&)>& check) {
-    return Eventually([&] {
+    return WaitFor([&] {
       json config = Config();
       return config.is_object() && check(config);
     });
@@ -70,25 +39,17 @@ class ConfigControllerTest : public ::testing::Test {
     return ok;
   }
   void PatchHco(const json& patch) {
-    auto patched = objects_->Patch(HcoKind(), kHyperConvergedNamespace, kHyperConvergedName,
-                                   PatchType::kMerge, patch, false);
-    ASSERT_TRUE(patched.ok()) << patched.status().message();
+    Patch(HcoKind(), kHyperConvergedNamespace, kHyperConvergedName, patch);
   }
   void CreateClass(const std::string& name) {
-    json sc = {{"apiVersion", "storage.k8s.io/v1"},
-               {"kind", "StorageClass"},
-               {"metadata", {{"name", name}}},
-               {"provisioner", "kubevirt.io.hostpath-provisioner"}};
-    auto created = objects_->Create(KindOf("storage.k8s.io", "StorageClass"), "", sc);
-    ASSERT_TRUE(created.ok()) << created.status().message();
+    Create(Sc(), "",
+           {{"apiVersion", "storage.k8s.io/v1"},
+            {"kind", "StorageClass"},
+            {"metadata", {{"name", name}}},
+            {"provisioner", "kubevirt.io.hostpath-provisioner"}});
   }
   static const api::Kind& ConfigKind() { return KindOf("cdi.kubevirt.io", "CDIConfig"); }
   static const api::Kind& HcoKind() { return KindOf("hco.kubevirt.io", "HyperConverged"); }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<server::ObjectService> objects_;
-  std::unique_ptr<ConfigController> controller_;
 };
 
 const json kDefaultResources = {{"limits", {{"cpu", "750m"}, {"memory", "600M"}}},

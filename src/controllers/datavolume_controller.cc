@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+
 #include "api/quantity.h"
+#include "common/base64.h"
 #include "common/clock.h"
 #include "controllers/volume_controller.h"
 #include "storage/fs_overhead.h"
@@ -15,6 +18,7 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kPopulateRetry(10'000);
+constexpr milliseconds kProgressInterval(1'000);
 
 const api::Kind& DvKind() { return KindOf("cdi.kubevirt.io", "DataVolume"); }
 const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
@@ -40,6 +44,41 @@ json PropertySet(const json& profile) {
   if (NonEmptyArray(from_spec)) return from_spec[0];
   const json& from_status = Field(Field(profile, "status"), "claimPropertySets");
   return NonEmptyArray(from_status) ? from_status[0] : json();
+}
+
+const json& HttpSource(const json& dv) { return Field(Field(Field(dv, "spec"), "source"), "http"); }
+
+std::string PercentText(std::optional<double> percent) {
+  if (!percent) return "N/A";
+  char text[16];
+  std::snprintf(text, sizeof text, "%.2f%%", *percent);
+  return text;
+}
+
+// The values of a Secret's data (base64) and stringData, by key.
+std::map<std::string, std::string> SecretValues(const json& secret) {
+  std::map<std::string, std::string> values;
+  const json& data = Field(secret, "data");
+  if (data.is_object()) {
+    for (const auto& [key, value] : data.items()) {
+      if (auto decoded = Base64Decode(Str(value))) values[key] = std::move(*decoded);
+    }
+  }
+  const json& string_data = Field(secret, "stringData");
+  if (string_data.is_object()) {
+    for (const auto& [key, value] : string_data.items()) values[key] = Str(value);
+  }
+  return values;
+}
+
+// Where a Filesystem PV's disk.img lives: in its pool, or in a static PV's directory.
+Result<std::string> ImagePathOf(const json& pv) {
+  const std::string pv_name = MetaString(pv, "name");
+  if (auto pool = PoolOfVolume(pv); pool.ok()) return pool->ImagePath(pv_name);
+  std::string dir = Str(Field(Field(Field(pv, "spec"), "local"), "path"));
+  if (dir.empty()) dir = Str(Field(Field(Field(pv, "spec"), "hostPath"), "path"));
+  if (dir.empty()) return Invalid("volume " + pv_name + " has no local or hostPath path");
+  return dir + "/disk.img";
 }
 
 bool OwnedBy(const json& pvc, const std::string& uid) {
@@ -85,8 +124,13 @@ Result<json> RenderClaimSpec(const json& dv, const json& profile, double overhea
   return claim;
 }
 
-DataVolumeController::DataVolumeController(server::ObjectService& objects)
-    : Controller("datavolume", objects, DvKind()), events_(objects, "datavolume-controller") {
+DataVolumeController::DataVolumeController(server::ObjectService& objects,
+                                           DataVolumeOptions options)
+    : Controller("datavolume", objects, DvKind()),
+      options_(std::move(options)),
+      events_(objects, "datavolume-controller"),
+      imports_(std::make_unique<ImportRunner>(options_.imports,
+                                              [this](const ObjectKey& key) { Enqueue(key); })) {
   Watches(PvcKind(), [](const json& pvc) { return OwnerKeys(pvc, "DataVolume"); });
   // A profile filled in later lets a waiting DataVolume render its claim.
   if (const api::Kind* profile =
@@ -106,10 +150,16 @@ DataVolumeController::DataVolumeController(server::ObjectService& objects)
 Result<Requeue> DataVolumeController::Reconcile(const ObjectKey& key) {
   auto dv = objects_.Get(DvKind(), key.ns, key.name);
   if (!dv.ok()) {
-    return dv.status().code() == StatusCode::kNotFound ? Result<Requeue>(Requeue()) : dv.status();
+    if (dv.status().code() != StatusCode::kNotFound) return dv.status();
+    imports_->Cancel(key);
+    return Requeue();
   }
-  if (!Field(Field(*dv, "metadata"), "deletionTimestamp").is_null()) return Requeue();
-  if (!Field(Field(Field(*dv, "spec"), "source"), "blank").is_object()) return Requeue();
+  if (!Field(Field(*dv, "metadata"), "deletionTimestamp").is_null()) {
+    imports_->Cancel(key);
+    return Requeue();
+  }
+  const json& source = Field(Field(*dv, "spec"), "source");
+  if (!Field(source, "blank").is_object() && !Field(source, "http").is_object()) return Requeue();
   auto pvc = objects_.Get(PvcKind(), key.ns, key.name);
   if (!pvc.ok()) {
     if (pvc.status().code() != StatusCode::kNotFound) return pvc.status();
@@ -211,7 +261,7 @@ Result<Requeue> DataVolumeController::EnsureClaim(const json& dv) {
 
 Result<Requeue> DataVolumeController::FollowClaim(const json& dv, const json& pvc) {
   const std::string name = MetaString(pvc, "name");
-  if (Phase(dv) == "Succeeded") return Requeue();
+  if (Phase(dv) == "Succeeded" || Phase(dv) == "Failed") return Requeue();
   if (Phase(pvc) != "Bound") {
     VDISK_RETURN_IF_ERROR(SetStatus(
         dv, "Pending", "N/A",
@@ -219,6 +269,7 @@ Result<Requeue> DataVolumeController::FollowClaim(const json& dv, const json& pv
                    Condition("Running", false, "", ""), Condition("Ready", false, "", ""))));
     return Requeue();
   }
+  if (HttpSource(dv).is_object()) return PopulateByImport(dv, pvc);
   if (Phase(dv) != "PVCBound") {
     events_.Record(dv, "Normal", "Bound", "PVC " + name + " Bound");
     VDISK_RETURN_IF_ERROR(SetStatus(
@@ -240,12 +291,11 @@ Result<Requeue> DataVolumeController::PopulateBlank(const json& dv, const json& 
     int64_t size = storage::UsableSpace(ClaimRequest(pvc), OverheadFor(class_name));
     Status written;
     if (auto pool = PoolOfVolume(pv); pool.ok()) {
-      written = pool->CreateImage(pv_name, size, preallocate);
+      written = pool->CreateImage(pv_name, size, preallocate);  // through the pool's ledger
+    } else if (auto path = ImagePathOf(pv); path.ok()) {
+      written = storage::WriteImageFile(*path, size, preallocate);
     } else {
-      std::string dir = Str(Field(Field(Field(pv, "spec"), "local"), "path"));
-      if (dir.empty()) dir = Str(Field(Field(Field(pv, "spec"), "hostPath"), "path"));
-      written = dir.empty() ? Invalid("volume " + pv_name + " has no local or hostPath path")
-                            : storage::WriteImageFile(dir + "/disk.img", size, preallocate);
+      written = path.status();
     }
     if (!written.ok()) {
       events_.Record(dv, "Warning", "Error", written.message());
@@ -257,16 +307,7 @@ Result<Requeue> DataVolumeController::PopulateBlank(const json& dv, const json& 
       return Requeue(kPopulateRetry);
     }
   }
-  json annotations = {{"cdi.kubevirt.io/storage.pod.phase", "Succeeded"}};
-  if (preallocate && !block) annotations[kAnnPreallocationApplied] = "true";
-  VDISK_RETURN_IF_ERROR([&] {
-    auto patched =
-        objects_.Patch(PvcKind(), MetaString(pvc, "namespace"), name, server::PatchType::kMerge,
-                       {{"metadata", {{"annotations", annotations}}}}, false);
-    return patched.ok() ? Status::Ok() : patched.status();
-  }());
-  if (preallocate && !block)
-    events_.Record(dv, "Normal", "PreallocationApplied", "Preallocation applied");
+  VDISK_RETURN_IF_ERROR(MarkPopulated(dv, pvc, preallocate && !block));
   events_.Record(dv, "Normal", "ImportSucceeded", "Successfully imported into PVC " + name);
   VDISK_RETURN_IF_ERROR(SetStatus(
       dv, "Succeeded", "100.0%",
@@ -275,13 +316,186 @@ Result<Requeue> DataVolumeController::PopulateBlank(const json& dv, const json& 
   return Requeue();
 }
 
+// Records on the claim that its data is in place (CDI's pod-phase annotation) and whether it
+// was preallocated.
+Status DataVolumeController::MarkPopulated(const json& dv, const json& pvc, bool preallocated) {
+  json annotations = {{"cdi.kubevirt.io/storage.pod.phase", "Succeeded"}};
+  if (preallocated) annotations[kAnnPreallocationApplied] = "true";
+  auto patched = objects_.Patch(PvcKind(), MetaString(pvc, "namespace"), MetaString(pvc, "name"),
+                                server::PatchType::kMerge,
+                                {{"metadata", {{"annotations", annotations}}}}, false);
+  if (!patched.ok()) return patched.status();
+  if (preallocated) events_.Record(dv, "Normal", "PreallocationApplied", "Preallocation applied");
+  return Status::Ok();
+}
+
+Result<Requeue> DataVolumeController::PopulateByImport(const json& dv, const json& pvc) {
+  const ObjectKey key{MetaString(dv, "namespace"), MetaString(dv, "name")};
+  auto state = imports_->State(key, MetaString(dv, "uid"));
+  if (!state) return SubmitImport(dv, pvc);
+  const std::string claim = MetaString(pvc, "name");
+  json bound = Condition("Bound", true, "Bound", "PVC " + claim + " Bound");
+  switch (state->phase) {
+    case ImportState::Phase::kQueued:
+      VDISK_RETURN_IF_ERROR(SetStatus(dv, "ImportScheduled", "N/A",
+                                      Conditions(bound,
+                                                 Condition("Running", false, "ImportScheduled",
+                                                           "waiting for a free import slot"),
+                                                 Condition("Ready", false, "", "")),
+                                      state->restarts));
+      return Requeue(kProgressInterval);
+    case ImportState::Phase::kRunning: {
+      if (Phase(dv) != "ImportInProgress") {
+        events_.Record(dv, "Normal", "ImportInProgress", "Import into " + claim + " in progress");
+      }
+      json running = state->last_error.empty()
+                         ? Condition("Running", true, "", "")
+                         : Condition("Running", true, "Restarted",
+                                     "last transient error: " + state->last_error);
+      VDISK_RETURN_IF_ERROR(
+          SetStatus(dv, "ImportInProgress", PercentText(state->percent),
+                    Conditions(bound, std::move(running), Condition("Ready", false, "", "")),
+                    state->restarts));
+      return Requeue(kProgressInterval);
+    }
+    case ImportState::Phase::kSucceeded: {
+      const dataplane::ImportResult& result = state->result;
+      bool preallocated =
+          PreallocationWanted(dv) && Str(Field(Field(pvc, "spec"), "volumeMode")) != "Block";
+      VDISK_RETURN_IF_ERROR(MarkPopulated(dv, pvc, preallocated));
+      std::string message;
+      if (result.used_scratch) {
+        message =
+            "Import used scratch space: the compressed qcow2 image's data came before its tables";
+        events_.Record(dv, "Normal", "ScratchSpaceUsed", message);
+      }
+      events_.Record(dv, "Normal", "ImportSucceeded", "Successfully imported into PVC " + claim);
+      VDISK_RETURN_IF_ERROR(
+          SetStatus(dv, "Succeeded", "100.0%",
+                    Conditions(bound, Condition("Running", false, "Completed", message),
+                               Condition("Ready", true, "", "")),
+                    state->restarts));
+      imports_->Cancel(key);  // done: forget the job
+      return Requeue();
+    }
+    case ImportState::Phase::kFailed:
+      events_.Record(dv, "Warning", "ImportFailed", state->last_error);
+      VDISK_RETURN_IF_ERROR(
+          SetStatus(dv, "Failed", Str(Field(Field(dv, "status"), "progress")),
+                    Conditions(bound, Condition("Running", false, "Error", state->last_error),
+                               Condition("Ready", false, "Error", state->last_error)),
+                    state->restarts));
+      imports_->Cancel(key);
+      return Requeue();
+  }
+  return Requeue();
+}
+
+Result<Requeue> DataVolumeController::SubmitImport(const json& dv, const json& pvc) {
+  json bound = Condition("Bound", true, "Bound", "PVC " + MetaString(pvc, "name") + " Bound");
+  auto job = ImportJobFor(dv, pvc);
+  if (!job.ok()) {
+    // Most often a Secret or ConfigMap not created yet: say so and look again later.
+    const std::string& why = job.status().message();
+    events_.Record(dv, "Warning", "Error", why);
+    VDISK_RETURN_IF_ERROR(SetStatus(dv, "ImportScheduled", "N/A",
+                                    Conditions(bound, Condition("Running", false, "Error", why),
+                                               Condition("Ready", false, "", ""))));
+    return Requeue(kPopulateRetry);
+  }
+  const json& restart_count = Field(Field(dv, "status"), "restartCount");
+  job->restarts_before = restart_count.is_number_integer() ? restart_count.get<int>() : 0;
+  // The server stopped while this import ran: starting again is a restart.
+  if (Phase(dv) == "ImportInProgress") ++job->restarts_before;
+  int restarts = job->restarts_before;
+  imports_->Submit(std::move(*job));
+  if (Phase(dv) != "ImportScheduled") {
+    events_.Record(dv, "Normal", "ImportScheduled",
+                   "Import into " + MetaString(pvc, "name") + " scheduled");
+  }
+  VDISK_RETURN_IF_ERROR(SetStatus(
+      dv, "ImportScheduled", "N/A",
+      Conditions(bound, Condition("Running", false, "", ""), Condition("Ready", false, "", "")),
+      restarts));
+  return Requeue(kProgressInterval);
+}
+
+Result<ImportJob> DataVolumeController::ImportJobFor(const json& dv, const json& pvc) {
+  const std::string ns = MetaString(dv, "namespace");
+  const json& http = HttpSource(dv);
+  ImportJob job;
+  job.owner = {ns, MetaString(dv, "name")};
+  job.uid = MetaString(dv, "uid");
+  job.http.url = Str(Field(http, "url"));
+  const json& headers = Field(http, "extraHeaders");
+  if (headers.is_array()) {
+    for (const auto& header : headers) job.http.extra_headers.push_back(Str(header));
+  }
+  auto secret_of = [&](const std::string& name, const char* field) -> Result<json> {
+    auto secret = objects_.Get(KindOf("", "Secret"), ns, name);
+    if (secret.ok()) return std::move(*secret);
+    return Invalid("spec.source.http." + std::string(field) + ": secret \"" + name +
+                   "\" not found in namespace " + ns + ": " + secret.status().message());
+  };
+  const json& header_secrets = Field(http, "secretExtraHeaders");
+  if (header_secrets.is_array()) {
+    for (const auto& name : header_secrets) {
+      VDISK_ASSIGN_OR_RETURN(json secret, secret_of(Str(name), "secretExtraHeaders"));
+      for (auto& [key, value] : SecretValues(secret)) job.http.extra_headers.push_back(value);
+    }
+  }
+  if (std::string name = Str(Field(http, "secretRef")); !name.empty()) {
+    VDISK_ASSIGN_OR_RETURN(json secret, secret_of(name, "secretRef"));
+    auto values = SecretValues(secret);
+    if (!values.contains("accessKeyId") || !values.contains("secretKey")) {
+      return Invalid("spec.source.http.secretRef: secret \"" + name +
+                     "\" must hold the keys accessKeyId and secretKey");
+    }
+    job.http.basic_auth = {values["accessKeyId"], values["secretKey"]};
+  }
+  if (std::string name = Str(Field(http, "certConfigMap")); !name.empty()) {
+    auto config_map = objects_.Get(KindOf("", "ConfigMap"), ns, name);
+    if (!config_map.ok()) {
+      return Invalid("spec.source.http.certConfigMap: config map \"" + name +
+                     "\" not found in namespace " + ns);
+    }
+    const json& data = Field(*config_map, "data");
+    if (data.is_object()) {
+      for (const auto& [key, pem] : data.items()) job.http.ca_bundle_pem += Str(pem) + "\n";
+    }
+  }
+  if (std::string checksum = Str(Field(http, "checksum")); !checksum.empty()) {
+    auto parsed = dataplane::ParseChecksum(checksum);
+    if (!parsed.ok()) return Invalid("spec.source.http.checksum: " + parsed.status().message());
+    job.checksum = std::move(*parsed);
+  }
+
+  const std::string pv_name = Str(Field(Field(pvc, "spec"), "volumeName"));
+  VDISK_ASSIGN_OR_RETURN(json pv, objects_.Get(KindOf("", "PersistentVolume"), "", pv_name));
+  job.target.block = Str(Field(Field(pv, "spec"), "volumeMode")) == "Block";
+  job.target.preallocate = PreallocationWanted(dv);
+  job.target.scratch_dir = options_.scratch_dir + "/" + job.uid;
+  if (job.target.block) {
+    job.target.path = Str(Field(Field(Field(pv, "spec"), "local"), "path"));
+    if (job.target.path.empty()) return Invalid("block volume " + pv_name + " has no local path");
+  } else {
+    VDISK_ASSIGN_OR_RETURN(job.target.path, ImagePathOf(pv));
+    std::string class_name = Str(Field(Field(pvc, "spec"), "storageClassName"));
+    int64_t usable = storage::UsableSpace(ClaimRequest(pvc), OverheadFor(class_name));
+    job.target.usable_size = static_cast<uint64_t>(std::max<int64_t>(usable, 0));
+  }
+  return job;
+}
+
 Status DataVolumeController::SetStatus(const json& dv, const std::string& phase,
-                                       const std::string& progress, const json& conditions) {
+                                       const std::string& progress, const json& conditions,
+                                       std::optional<int> restart_count) {
   const json& old_status = Field(dv, "status");
   const json& old_conditions = Field(old_status, "conditions");
   std::string now = NowRfc3339();
   json merged = json::array();
-  bool changed = Phase(dv) != phase || Str(Field(old_status, "progress")) != progress;
+  bool changed = Phase(dv) != phase || Str(Field(old_status, "progress")) != progress ||
+                 (restart_count && Field(old_status, "restartCount") != *restart_count);
   for (json condition : conditions) {
     condition["lastTransitionTime"] = now;
     condition["lastHeartbeatTime"] = now;
@@ -306,6 +520,7 @@ Status DataVolumeController::SetStatus(const json& dv, const std::string& phase,
                  {"progress", progress},
                  {"claimName", MetaString(dv, "name")},
                  {"conditions", std::move(merged)}};
+  if (restart_count) status["restartCount"] = *restart_count;
   auto patched = objects_.Patch(DvKind(), MetaString(dv, "namespace"), MetaString(dv, "name"),
                                 server::PatchType::kMerge, {{"status", status}},
                                 /*status_only=*/true);

@@ -21,11 +21,26 @@
 // (CDI's AnnPreallocationApplied) and a PreallocationApplied event is posted. Blank Block
 // volumes need nothing written.
 //
-// Only the blank source is handled so far: DataVolumes with other sources are left alone.
+// The `http` source (an import):
+//
+//  PVCBound ──job submitted──> ImportScheduled ──a slot is free──> ImportInProgress ──> Succeeded
+//                                                   progress "NN.NN%", restartCount  └─> Failed
+//
+// The ImportRunner transfers the bytes on its own threads; this controller turns its state
+// into the DataVolume's status every second while it runs. The source's secretRef (a Secret
+// with accessKeyId and secretKey), certConfigMap (every value is PEM CA certificates),
+// extraHeaders, secretExtraHeaders and checksum are resolved when the job is submitted. A
+// server that stopped mid-import (phase ImportScheduled or ImportInProgress, no job) imports
+// again from the start, and that counts as a restart. Deleting the DataVolume cancels its job.
+//
+// DataVolumes with other sources are left alone.
 #pragma once
+
+#include <memory>
 
 #include "controllers/controller.h"
 #include "controllers/event_recorder.h"
+#include "controllers/import_runner.h"
 
 namespace vdisk::controllers {
 
@@ -38,9 +53,16 @@ inline constexpr const char* kAnnPreallocationRequested =
 Result<nlohmann::json> RenderClaimSpec(const nlohmann::json& dv, const nlohmann::json& profile,
                                        double overhead);
 
+struct DataVolumeOptions {
+  std::string scratch_dir;  // each import that needs scratch space gets <scratch_dir>/<uid>
+  ImportRunnerOptions imports;
+};
+
 class DataVolumeController : public Controller {
  public:
-  explicit DataVolumeController(server::ObjectService& objects);
+  explicit DataVolumeController(server::ObjectService& objects, DataVolumeOptions options = {});
+  // Prometheus text about imports (see ImportRunner::Metrics).
+  std::string Metrics() const { return imports_->Metrics(); }
 
  protected:
   Result<Requeue> Reconcile(const ObjectKey& key) override;
@@ -49,15 +71,22 @@ class DataVolumeController : public Controller {
   Result<Requeue> EnsureClaim(const nlohmann::json& dv);
   Result<Requeue> FollowClaim(const nlohmann::json& dv, const nlohmann::json& pvc);
   Result<Requeue> PopulateBlank(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Result<Requeue> PopulateByImport(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Result<Requeue> SubmitImport(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Result<ImportJob> ImportJobFor(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Status MarkPopulated(const nlohmann::json& dv, const nlohmann::json& pvc, bool preallocated);
   Result<std::string> ClassNameFor(const nlohmann::json& dv);
   double OverheadFor(const std::string& class_name);
   bool PreallocationWanted(const nlohmann::json& dv);
   // Writes phase, progress and the three conditions; unchanged conditions keep their
   // lastTransitionTime.
+  // restart_count, when set, replaces status.restartCount.
   Status SetStatus(const nlohmann::json& dv, const std::string& phase, const std::string& progress,
-                   const nlohmann::json& conditions);
+                   const nlohmann::json& conditions, std::optional<int> restart_count = {});
 
+  DataVolumeOptions options_;
   EventRecorder events_;
+  std::unique_ptr<ImportRunner> imports_;  // last: its threads report to the members above
 };
 
 }  // namespace vdisk::controllers

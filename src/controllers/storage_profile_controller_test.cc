@@ -1,58 +1,21 @@
 #include "controllers/storage_profile_controller.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <functional>
-#include <thread>
-
-#include "controllers/garbage_collector.h"
-#include "server/bootstrap.h"
-#include "store/sqlite_store.h"
+#include "controllers/storage_test_env.h"
 
 namespace vdisk::controllers {
 namespace {
 
-using namespace std::chrono_literals;
 using server::PatchType;
 
-// Polls `done` until it holds or 10 s pass: controllers act asynchronously.
-bool Eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
-
-class StorageProfileControllerTest : public ::testing::Test {
+class StorageProfileControllerTest : public ControllerTestEnv {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vdisk-sp-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto store = store::SqliteStore::Open(dir_ / "store.db");
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store).value();
-    objects_ = std::make_unique<server::ObjectService>(*store_);
-    Status bootstrapped = server::EnsureBootstrapObjects(*objects_, "node01");
-    ASSERT_TRUE(bootstrapped.ok()) << bootstrapped.message();
-    gc_ = std::make_unique<GarbageCollector>(*objects_);
-    gc_->Start();
-    controller_ = std::make_unique<StorageProfileController>(*objects_);
-    controller_->Start();
-  }
-  void TearDown() override {
-    if (controller_) controller_->Stop();
-    if (gc_) gc_->Stop();
-    controller_.reset();
-    gc_.reset();
-    objects_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    ControllerTestEnv::SetUp();
+    if (HasFatalFailure()) return;
+    Run<GarbageCollector>(*objects_);
+    Run<StorageProfileController>(*objects_);
   }
 
   void CreateClass(const std::string& name, const std::string& provisioner,
@@ -62,8 +25,7 @@ class StorageProfileControllerTest : public ::testing::Test {
                {"metadata", {{"name", name}, {"annotations", annotations}}},
                {"provisioner", provisioner},
                {"volumeBindingMode", "WaitForFirstConsumer"}};
-    auto created = objects_->Create(ClassKind(), "", sc);
-    ASSERT_TRUE(created.ok()) << created.status().message();
+    Create(ClassKind(), "", sc);
   }
   json Profile(const std::string& name) {
     auto got = objects_->Get(ProfileKind(), "", name);
@@ -72,7 +34,7 @@ class StorageProfileControllerTest : public ::testing::Test {
   // Waits until the profile's status has the class's provisioner: the controller has been.
   json ReconciledProfile(const std::string& name, const std::string& provisioner) {
     json profile;
-    bool seen = Eventually([&] {
+    bool seen = WaitFor([&] {
       profile = Profile(name);
       return profile.is_object() && profile.contains("status") &&
              profile["status"].value("provisioner", "") == provisioner;
@@ -86,12 +48,6 @@ class StorageProfileControllerTest : public ::testing::Test {
   }
   static const api::Kind& ClassKind() { return KindOf("storage.k8s.io", "StorageClass"); }
   static const api::Kind& ProfileKind() { return KindOf("cdi.kubevirt.io", "StorageProfile"); }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<server::ObjectService> objects_;
-  std::unique_ptr<GarbageCollector> gc_;
-  std::unique_ptr<StorageProfileController> controller_;
 };
 
 const json kRwoFilesystem = {{"accessModes", {"ReadWriteOnce"}}, {"volumeMode", "Filesystem"}};
@@ -151,7 +107,7 @@ TEST_F(StorageProfileControllerTest, UnknownProvisionerIsEmptyUntilAdminFillsSpe
   json expected = {{"provisioner", "example.com/unknown-provisioner"},
                    {"storageClass", "unknown-provisioner-class"},
                    {"claimPropertySets", {kRwoFilesystem}}};
-  EXPECT_TRUE(Eventually([&] { return StatusMatches("unknown-provisioner-class", expected); }))
+  EXPECT_TRUE(WaitFor([&] { return StatusMatches("unknown-provisioner-class", expected); }))
       << Profile("unknown-provisioner-class").dump();
   EXPECT_EQ(Profile("unknown-provisioner-class")["spec"], spec);
 }
@@ -169,7 +125,7 @@ TEST_F(StorageProfileControllerTest, SpecOverridesKnownValuesAndIsKept) {
                    {"storageClass", "hostpath-csi"},
                    {"claimPropertySets", {kRwoBlock}},
                    {"cloneStrategy", "csi-clone"}};
-  EXPECT_TRUE(Eventually([&] { return StatusMatches("hostpath-csi", expected); }))
+  EXPECT_TRUE(WaitFor([&] { return StatusMatches("hostpath-csi", expected); }))
       << Profile("hostpath-csi").dump();
   EXPECT_EQ(Profile("hostpath-csi")["spec"], spec);
 
@@ -180,7 +136,7 @@ TEST_F(StorageProfileControllerTest, SpecOverridesKnownValuesAndIsKept) {
   ASSERT_TRUE(patched.ok()) << patched.status().message();
   expected["claimPropertySets"] = {kRwoFilesystem};
   expected["cloneStrategy"] = "copy";
-  EXPECT_TRUE(Eventually([&] { return StatusMatches("hostpath-csi", expected); }))
+  EXPECT_TRUE(WaitFor([&] { return StatusMatches("hostpath-csi", expected); }))
       << Profile("hostpath-csi").dump();
 }
 
@@ -196,7 +152,7 @@ TEST_F(StorageProfileControllerTest, DeletingTheClassRemovesItsProfile) {
   ReconciledProfile("doomed", "kubernetes.io/no-provisioner");
   auto deleted = objects_->Delete(ClassKind(), "", "doomed");
   ASSERT_TRUE(deleted.ok()) << deleted.status().message();
-  EXPECT_TRUE(Eventually([&] {
+  EXPECT_TRUE(WaitFor([&] {
     return objects_->Get(ProfileKind(), "", "doomed").status().code() == StatusCode::kNotFound;
   }));
   // The other classes keep theirs.

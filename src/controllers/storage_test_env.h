@@ -1,7 +1,12 @@
-// StorageTestEnv: an in-process vdisk for the storage controller tests: a SqliteStore in a
-// temporary directory, ObjectService, the bootstrap objects (namespaces, node01, the default
-// class vdisk-hostpath on pool "default", CDIConfig), the GarbageCollector and the volume and
-// DataVolume controllers. WaitFor polls with a bounded deadline; tests never sleep blindly.
+// Test fixtures for the controllers: an in-process vdisk without HTTP.
+//
+// ControllerTestEnv: a SqliteStore in a temporary directory, ObjectService and the bootstrap
+//   objects (namespaces, node01, the default class vdisk-hostpath on pool "default", the HCO,
+//   CDIConfig). A test fixture starts the controllers it needs with Run<C>(...); they are stopped
+//   in reverse order and destroyed before the store. WaitFor polls with a bounded deadline;
+//   tests never sleep blindly.
+// StorageTestEnv: that plus the GarbageCollector, the volume, HostPathProvisioner and DataVolume
+//   controllers, and helpers for classes and claims.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,10 +15,13 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "controllers/datavolume_controller.h"
 #include "controllers/garbage_collector.h"
+#include "controllers/hostpath_provisioner_controller.h"
 #include "controllers/volume_controller.h"
 #include "server/bootstrap.h"
 #include "store/sqlite_store.h"
@@ -22,10 +30,10 @@ namespace vdisk::controllers {
 
 using nlohmann::json;
 
-class StorageTestEnv : public ::testing::Test {
+class ControllerTestEnv : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vdisk-vol-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "vdisk-ctl-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     auto store = store::SqliteStore::Open(dir_ + "/store.db");
@@ -34,25 +42,25 @@ class StorageTestEnv : public ::testing::Test {
     objects_ = std::make_unique<server::ObjectService>(*store_);
     Status boot = server::EnsureBootstrapObjects(*objects_, "node01");
     ASSERT_TRUE(boot.ok()) << boot.message();
-    gc_ = std::make_unique<GarbageCollector>(*objects_);
-    volumes_ =
-        std::make_unique<VolumeController>(*objects_, VolumeControllerOptions{dir_, "node01"});
-    datavolumes_ = std::make_unique<DataVolumeController>(*objects_);
-    gc_->Start();
-    volumes_->Start();
-    datavolumes_->Start();
   }
 
   void TearDown() override {
-    if (datavolumes_) datavolumes_->Stop();
-    if (volumes_) volumes_->Stop();
-    if (gc_) gc_->Stop();
-    datavolumes_.reset();
-    volumes_.reset();
-    gc_.reset();
+    for (auto it = running_.rbegin(); it != running_.rend(); ++it) it->stop();
+    while (!running_.empty()) running_.pop_back();
     objects_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
+  }
+
+  // Constructs a controller (anything with Start and Stop), starts it and keeps it running
+  // until TearDown.
+  template <typename C, typename... Args>
+  C& Run(Args&&... args) {
+    auto controller = std::make_shared<C>(std::forward<Args>(args)...);
+    controller->Start();
+    C* raw = controller.get();
+    running_.push_back({std::move(controller), [raw] { raw->Stop(); }});
+    return *raw;
   }
 
   static const api::Kind& Kind(const char* group, const char* kind) {
@@ -62,16 +70,26 @@ class StorageTestEnv : public ::testing::Test {
   static const api::Kind& Pv() { return Kind("", "PersistentVolume"); }
   static const api::Kind& Dv() { return Kind("cdi.kubevirt.io", "DataVolume"); }
   static const api::Kind& Sc() { return Kind("storage.k8s.io", "StorageClass"); }
+  static const api::Kind& Hpp() {
+    return Kind("hostpathprovisioner.kubevirt.io", "HostPathProvisioner");
+  }
 
   json Create(const api::Kind& kind, const std::string& ns, json object) {
     auto created = objects_->Create(kind, ns, std::move(object));
     EXPECT_TRUE(created.ok()) << created.status().message();
     return created.ok() ? created->object : json();
   }
-  // nullopt-like: a null json when the object does not exist.
+  // A null json when the object does not exist.
   json Get(const api::Kind& kind, const std::string& ns, const std::string& name) {
     auto got = objects_->Get(kind, ns, name);
     return got.ok() ? *got : json();
+  }
+  // A merge patch of the spec side (not /status); false (and a test failure) when refused.
+  bool Patch(const api::Kind& kind, const std::string& ns, const std::string& name,
+             const json& patch) {
+    auto patched = objects_->Patch(kind, ns, name, server::PatchType::kMerge, patch, false);
+    EXPECT_TRUE(patched.ok()) << patched.status().message();
+    return patched.ok();
   }
   // Polls `done` until it holds or 30 s pass (the machines running tests are loaded).
   bool WaitFor(const std::function<bool()>& done) {
@@ -89,26 +107,53 @@ class StorageTestEnv : public ::testing::Test {
   }
   // Whether an Event with `reason` about the object named `name` exists in `ns`.
   bool HasEvent(const std::string& ns, const std::string& name, const std::string& reason) {
+    return !EventMessage(ns, name, reason).empty();
+  }
+  // The message of such an Event, "" when there is none.
+  std::string EventMessage(const std::string& ns, const std::string& name,
+                           const std::string& reason) {
     auto list = objects_->List(Kind("", "Event"), ns, {});
-    if (!list.ok()) return false;
+    if (!list.ok()) return "";
     for (const auto& event : list->items) {
       if (event.value("/involvedObject/name"_json_pointer, "") == name &&
           event.value("reason", "") == reason) {
-        return true;
+        return event.value("message", "?");
       }
     }
-    return false;
+    return "";
   }
+
+  std::string dir_;
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<server::ObjectService> objects_;
+
+ private:
+  struct Running {
+    std::shared_ptr<void> controller;
+    std::function<void()> stop;
+  };
+  std::vector<Running> running_;
+};
+
+class StorageTestEnv : public ControllerTestEnv {
+ protected:
+  void SetUp() override {
+    ControllerTestEnv::SetUp();
+    if (HasFatalFailure()) return;
+    gc_ = &Run<GarbageCollector>(*objects_);
+    volumes_ = &Run<VolumeController>(*objects_, VolumeControllerOptions{dir_, "node01"});
+    hostpath_provisioner_ = &Run<HostPathProvisionerController>(
+        *objects_, volumes_->pools(), HostPathProvisionerOptions{.node_name = "node01"});
+    datavolumes_ = &Run<DataVolumeController>(*objects_);
+  }
+
   json StorageClass(const std::string& name, const std::string& provisioner,
-                    const std::string& reclaim, const std::string& binding) {
-    return {{"apiVersion", "storage.k8s.io/v1"},
-            {"kind", "StorageClass"},
-            {"metadata", {{"name", name}}},
-            {"provisioner", provisioner},
-            {"parameters", {{"storagePool", "default"}}},
-            {"reclaimPolicy", reclaim},
-            {"volumeBindingMode", binding},
-            {"allowVolumeExpansion", true}};
+                    const std::string& reclaim, const std::string& binding,
+                    const std::string& pool = "default") {
+    return {{"apiVersion", "storage.k8s.io/v1"},     {"kind", "StorageClass"},
+            {"metadata", {{"name", name}}},          {"provisioner", provisioner},
+            {"parameters", {{"storagePool", pool}}}, {"reclaimPolicy", reclaim},
+            {"volumeBindingMode", binding},          {"allowVolumeExpansion", true}};
   }
   json Claim(const std::string& name, const std::string& size, const json& class_name = nullptr) {
     json pvc = {
@@ -124,12 +169,10 @@ class StorageTestEnv : public ::testing::Test {
     return dir_ + "/pools/default/csi/" + pv_name;
   }
 
-  std::string dir_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<server::ObjectService> objects_;
-  std::unique_ptr<GarbageCollector> gc_;
-  std::unique_ptr<VolumeController> volumes_;
-  std::unique_ptr<DataVolumeController> datavolumes_;
+  GarbageCollector* gc_ = nullptr;
+  VolumeController* volumes_ = nullptr;
+  HostPathProvisionerController* hostpath_provisioner_ = nullptr;
+  DataVolumeController* datavolumes_ = nullptr;
 };
 
 }  // namespace vdisk::controllers

@@ -8,6 +8,7 @@
 #include "api/quantity.h"
 #include "api/selector.h"
 #include "storage/fs_overhead.h"
+#include "storage/mounts.h"
 
 namespace vdisk::controllers {
 namespace {
@@ -18,10 +19,17 @@ using std::chrono::milliseconds;
 // How long a claim waits before provisioning is tried again after a failure (the pool may
 // have been given space meanwhile).
 constexpr milliseconds kProvisionRetry(10'000);
+// How often a local PV's path is looked at again: a failed one waits for its path to come
+// back, a healthy one may lose it.
+constexpr milliseconds kMissingPathRecheck(5'000);
+constexpr milliseconds kLocalPathRecheck(30'000);
 
 const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
 const api::Kind& PvKind() { return KindOf("", "PersistentVolume"); }
 const api::Kind& ClassKind() { return KindOf("storage.k8s.io", "StorageClass"); }
+const api::Kind& HppKind() {
+  return KindOf("hostpathprovisioner.kubevirt.io", "HostPathProvisioner");
+}
 
 std::string Annotation(const json& object, const char* key) {
   return Str(Field(Field(Field(object, "metadata"), "annotations"), key));
@@ -117,27 +125,25 @@ Status PatchStatus(server::ObjectService& objects, const api::Kind& kind, const 
                                 /*status_only=*/true));
 }
 
-// The pool path of a named pool in the HostPathProvisioner CRs, "" when none names it.
-Result<std::string> PoolPathFromCustomResources(server::ObjectService& objects,
-                                                const std::string& pool_name) {
-  const api::Kind* hpp =
-      api::KindRegistry::Get().ByKind("hostpathprovisioner.kubevirt.io", "HostPathProvisioner");
-  if (hpp == nullptr) return std::string();
-  VDISK_ASSIGN_OR_RETURN(server::ListResult list, objects.List(*hpp, "", {}));
-  for (const auto& cr : list.items) {
-    const json& spec = Field(cr, "spec");
-    const json& pools = Field(spec, "storagePools");
-    if (pools.is_array()) {
-      for (const auto& pool : pools) {
-        if (Str(Field(pool, "name")) == pool_name) return Str(Field(pool, "path"));
-      }
-    }
-    if (pool_name.empty()) {
-      std::string legacy = Str(Field(Field(spec, "pathConfig"), "path"));
-      if (!legacy.empty()) return legacy;
-    }
+// Puts a local PV whose path is missing into Failed (reason kReasonLocalPathMissing), with a
+// Warning event naming the path.
+Status FailForMissingPath(server::ObjectService& objects, EventRecorder& events, const json& pv,
+                          const std::string& message) {
+  events.Record(pv, "Warning", kReasonLocalPathMissing, message);
+  const json& status = Field(pv, "status");
+  if (Str(Field(status, "reason")) == kReasonLocalPathMissing &&
+      Str(Field(status, "message")) == message) {
+    return Status::Ok();
   }
-  return std::string();
+  return PatchStatus(
+      objects, PvKind(), "", MetaString(pv, "name"),
+      {{"phase", "Failed"}, {"reason", kReasonLocalPathMissing}, {"message", message}});
+}
+
+bool ExpansionAllowed(const std::optional<json>& storage_class) {
+  if (!storage_class) return false;
+  const json& allowed = Field(*storage_class, "allowVolumeExpansion");
+  return allowed.is_boolean() && allowed.get<bool>();
 }
 
 // The storage request of the claim as written ("2Gi"), for the PV's capacity.
@@ -157,17 +163,23 @@ int64_t ClaimRequest(const json& pvc) {
   return QuantityBytes(Field(Field(Field(Field(pvc, "spec"), "resources"), "requests"), "storage"));
 }
 
-Result<storage::HostPathPool> PoolForClass(server::ObjectService& objects,
-                                           const VolumeControllerOptions& options,
+Result<storage::HostPathPool> PoolForClass(const storage::PoolRegistry& pools,
                                            const json& storage_class) {
-  std::string pool_name = Str(Field(Field(storage_class, "parameters"), "storagePool"));
-  if (pool_name == "default")
-    return storage::HostPathPool::Open(options.data_dir + "/pools/default");
-  VDISK_ASSIGN_OR_RETURN(std::string path, PoolPathFromCustomResources(objects, pool_name));
-  if (!path.empty()) return storage::HostPathPool::Open(path);
-  if (pool_name.empty()) return storage::HostPathPool::Open(options.data_dir + "/pools/default");
-  return NotFound("storage pool \"" + pool_name +
-                  "\" is not defined by any HostPathProvisioner's spec.storagePools");
+  return pools.Open(Str(Field(Field(storage_class, "parameters"), "storagePool")));
+}
+
+std::string LocalPathProblem(const json& pv) {
+  std::string path = Str(Field(Field(Field(pv, "spec"), "local"), "path"));
+  if (path.empty()) return "";
+  std::string found = storage::DescribePath(path);
+  if (found == "missing") return "local path " + path + " does not exist";
+  if (VolumeMode(pv) == "Block") {
+    if (found == "a block device" || found == "a regular file") return "";
+    return "local path " + path + " is " + found +
+           ", not a block device or a regular file standing in for one";
+  }
+  if (found == "a directory" || found == "a block device") return "";
+  return "local path " + path + " is " + found + ", not a directory";
 }
 
 Result<storage::HostPathPool> PoolOfVolume(const json& pv) {
@@ -178,9 +190,11 @@ Result<storage::HostPathPool> PoolOfVolume(const json& pv) {
 
 // ---- ClaimBinder ---------------------------------------------------------------------------
 
-ClaimBinder::ClaimBinder(server::ObjectService& objects, VolumeControllerOptions options)
+ClaimBinder::ClaimBinder(server::ObjectService& objects, VolumeControllerOptions options,
+                         const storage::PoolRegistry& pools)
     : Controller("volume-binder", objects, PvcKind()),
       options_(std::move(options)),
+      pools_(pools),
       events_(objects, "persistentvolume-controller") {
   // A PV that names its claim wakes that claim; a free PV (or a class change) may let any
   // pending claim bind.
@@ -190,8 +204,26 @@ ClaimBinder::ClaimBinder(server::ObjectService& objects, VolumeControllerOptions
       return std::vector<ObjectKey>{{Str(Field(ref, "namespace")), Str(Field(ref, "name"))}};
     return PendingClaims();
   });
-  Watches(ClassKind(), [this](const json&) { return PendingClaims(); });
+  // A class change may let pending claims provision, and changes what its bound claims may do.
+  Watches(ClassKind(), [this](const json& sc) {
+    std::vector<ObjectKey> keys = PendingClaims();
+    for (auto& key : ClaimsOfClass(MetaString(sc, "name"))) keys.push_back(std::move(key));
+    return keys;
+  });
+  // A pool that became ready (its CR's status changes) may take the claims waiting for it.
+  Watches(HppKind(), [this](const json&) { return PendingClaims(); });
   KeepCache(PvKind());  // FindStaticVolume looks at every PV for every pending claim
+}
+
+std::vector<ObjectKey> ClaimBinder::ClaimsOfClass(const std::string& class_name) {
+  std::vector<ObjectKey> keys;
+  auto list = objects_.List(PvcKind(), "", {});
+  if (!list.ok()) return keys;
+  for (const auto& pvc : list->items) {
+    if (Phase(pvc) == "Bound" && Str(Field(Field(pvc, "spec"), "storageClassName")) == class_name)
+      keys.push_back(SelfKey(pvc)[0]);
+  }
+  return keys;
 }
 
 std::vector<ObjectKey> ClaimBinder::PendingClaims() {
@@ -210,7 +242,7 @@ Result<Requeue> ClaimBinder::Reconcile(const ObjectKey& key) {
     if (pvc.status().code() == StatusCode::kNotFound) return Requeue();
     return pvc.status();
   }
-  if (IsDeleting(*pvc)) return Requeue();
+  if (IsDeleting(*pvc) || Phase(*pvc) == "Lost") return Requeue();
   if (Phase(*pvc) == "Bound") return ReconcileBound(*pvc);
   return ReconcilePending(std::move(*pvc));
 }
@@ -244,7 +276,7 @@ Result<Requeue> ClaimBinder::ReconcilePending(json pvc) {
   bool wait_for_consumer =
       storage_class && Str(Field(*storage_class, "volumeBindingMode")) == "WaitForFirstConsumer";
   if (wait_for_consumer && Annotation(pvc, kAnnBindImmediate) != "true" &&
-      !OwnedByDataVolume(pvc)) {
+      Annotation(pvc, kAnnSelectedNode).empty() && !OwnedByDataVolume(pvc)) {
     events_.Record(pvc, "Normal", "WaitForFirstConsumer",
                    "waiting for first consumer to be created before binding");
     return Requeue();
@@ -273,8 +305,22 @@ Result<std::optional<json>> ClaimBinder::FindStaticVolume(const json& pvc) {
     return wanted.empty() ? VolumeFits(pv, pvc) : AvailableFor(pv, pvc);
   };
   std::optional<json> best;
+  std::vector<json> unusable;  // fit, but their local path is not on this node
   for (auto& pv : Cached(PvKind(), candidate)) {
-    if (!best || VolumeCapacity(pv) < VolumeCapacity(*best)) best = std::move(pv);
+    if (!LocalPathProblem(pv).empty()) {
+      unusable.push_back(std::move(pv));
+    } else if (!best || VolumeCapacity(pv) < VolumeCapacity(*best)) {
+      best = std::move(pv);
+    }
+  }
+  if (!best) {
+    // The claim would have bound to these: they fail instead of binding to nothing.
+    for (const json& pv : unusable) {
+      std::string message = LocalPathProblem(pv) + " on node " + options_.node_name;
+      VDISK_RETURN_IF_ERROR(FailForMissingPath(objects_, events_, pv, message));
+      events_.Record(pvc, "Warning", "FailedBinding",
+                     "persistent volume " + MetaString(pv, "name") + " cannot be used: " + message);
+    }
   }
   return best;
 }
@@ -295,7 +341,7 @@ Result<Requeue> ClaimBinder::Provision(const json& pvc, const json& storage_clas
   };
   int64_t request = ClaimRequest(pvc);
   if (request <= 0) return fail(Invalid("the claim has no valid storage request"));
-  auto pool = PoolForClass(objects_, options_, storage_class);
+  auto pool = PoolForClass(pools_, storage_class);
   if (!pool.ok()) return fail(pool.status());
   Status created = pool->CreateVolume(pv_name, request);
   if (!created.ok()) return fail(created);
@@ -351,6 +397,9 @@ Status ClaimBinder::Bind(const json& pvc, json pv) {
                          {{"pv.kubernetes.io/bind-completed", "yes"},
                           {"pv.kubernetes.io/bound-by-controller", "yes"}}}}},
                       {"spec", {{"volumeName", pv_name}}}};
+  VDISK_ASSIGN_OR_RETURN(std::optional<json> storage_class, StorageClassOf(pvc));
+  claim_patch["metadata"]["annotations"][kAnnAllowVolumeExpansion] =
+      ExpansionAllowed(storage_class) ? "true" : "false";
   std::string provisioner = Annotation(pv, kAnnProvisionedBy);
   if (!provisioner.empty()) {
     claim_patch["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] =
@@ -366,7 +415,32 @@ Status ClaimBinder::Bind(const json& pvc, json pv) {
   return Status::Ok();
 }
 
+Status ClaimBinder::MarkLost(const json& pvc) {
+  events_.Record(pvc, "Warning", "ClaimLost",
+                 "Bound claim has lost its PersistentVolume. Data on the volume is lost!");
+  return PatchStatus(objects_, PvcKind(), MetaString(pvc, "namespace"), MetaString(pvc, "name"),
+                     {{"phase", "Lost"}});
+}
+
+Status ClaimBinder::RecordExpansionAllowed(const json& pvc,
+                                           const std::optional<json>& storage_class) {
+  std::string allowed = ExpansionAllowed(storage_class) ? "true" : "false";
+  if (Annotation(pvc, kAnnAllowVolumeExpansion) == allowed) return Status::Ok();
+  return StatusOf(objects_.Patch(
+      PvcKind(), MetaString(pvc, "namespace"), MetaString(pvc, "name"), server::PatchType::kMerge,
+      {{"metadata", {{"annotations", {{kAnnAllowVolumeExpansion, allowed}}}}}},
+      /*status_only=*/false));
+}
+
 Result<Requeue> ClaimBinder::ReconcileBound(const json& pvc) {
+  auto pv = objects_.Get(PvKind(), "", Str(Field(Field(pvc, "spec"), "volumeName")));
+  if (!pv.ok()) {
+    if (pv.status().code() != StatusCode::kNotFound) return pv.status();
+    VDISK_RETURN_IF_ERROR(MarkLost(pvc));
+    return Requeue();
+  }
+  VDISK_ASSIGN_OR_RETURN(std::optional<json> storage_class, StorageClassOf(pvc));
+  VDISK_RETURN_IF_ERROR(RecordExpansionAllowed(pvc, storage_class));
   int64_t request = ClaimRequest(pvc);
   int64_t capacity = QuantityBytes(Field(Field(Field(pvc, "status"), "capacity"), "storage"));
   if (request > capacity && capacity > 0) return Expand(pvc, request);
@@ -375,8 +449,7 @@ Result<Requeue> ClaimBinder::ReconcileBound(const json& pvc) {
 
 Result<Requeue> ClaimBinder::Expand(const json& pvc, int64_t request) {
   VDISK_ASSIGN_OR_RETURN(std::optional<json> storage_class, StorageClassOf(pvc));
-  if (!storage_class || !Field(*storage_class, "allowVolumeExpansion").is_boolean() ||
-      !Field(*storage_class, "allowVolumeExpansion").get<bool>()) {
+  if (!ExpansionAllowed(storage_class)) {
     events_.Record(pvc, "Warning", "ExternalExpanding",
                    "the storage class does not allow volume expansion");
     return Requeue();
@@ -419,8 +492,9 @@ Result<Requeue> ClaimBinder::Expand(const json& pvc, int64_t request) {
 
 // ---- VolumeReclaimer -----------------------------------------------------------------------
 
-VolumeReclaimer::VolumeReclaimer(server::ObjectService& objects)
+VolumeReclaimer::VolumeReclaimer(server::ObjectService& objects, std::string node_name)
     : Controller("volume-reclaimer", objects, PvKind()),
+      node_name_(std::move(node_name)),
       events_(objects, "persistentvolume-controller") {
   // A claim's changes (its deletion above all) concern the PV it is bound to.
   Watches(PvcKind(), [](const json& pvc) {
@@ -432,9 +506,38 @@ VolumeReclaimer::VolumeReclaimer(server::ObjectService& objects)
 Status VolumeReclaimer::SetPhase(const json& pv, const std::string& phase,
                                  const std::string& message) {
   if (Phase(pv) == phase) return Status::Ok();
-  json status = {{"phase", phase}};
+  json status = {{"phase", phase}, {"reason", nullptr}};
   status["message"] = message.empty() ? json() : json(message);
   return PatchStatus(objects_, PvKind(), "", MetaString(pv, "name"), status);
+}
+
+Result<bool> VolumeReclaimer::CheckLocalPath(const json& pv) {
+  bool failed_for_path = Str(Field(Field(pv, "status"), "reason")) == kReasonLocalPathMissing;
+  std::string problem = LocalPathProblem(pv);
+  if (problem.empty()) {
+    // The path is back: the PV starts over and the normal flow finds its phase again.
+    if (failed_for_path) {
+      VDISK_RETURN_IF_ERROR(
+          PatchStatus(objects_, PvKind(), "", MetaString(pv, "name"),
+                      {{"phase", "Pending"}, {"reason", nullptr}, {"message", nullptr}}));
+    }
+    return false;
+  }
+  // A free PV is only failed when a claim would bind to it (the binder does that); one in use
+  // fails as soon as its path is gone.
+  const json& ref = Field(Field(pv, "spec"), "claimRef");
+  if (ref.is_null() && !failed_for_path) return false;
+  std::string message = problem + " on node " + node_name_;
+  VDISK_RETURN_IF_ERROR(FailForMissingPath(objects_, events_, pv, message));
+  // The claim that uses it is told too: its data is not where the PV says.
+  if (!ref.is_null()) {
+    auto claim = objects_.Get(PvcKind(), Str(Field(ref, "namespace")), Str(Field(ref, "name")));
+    if (claim.ok() && MetaString(*claim, "uid") == Str(Field(ref, "uid"))) {
+      events_.Record(*claim, "Warning", "VolumeFailed",
+                     "persistent volume " + MetaString(pv, "name") + " failed: " + message);
+    }
+  }
+  return true;
 }
 
 Result<Requeue> VolumeReclaimer::Reconcile(const ObjectKey& key) {
@@ -444,10 +547,23 @@ Result<Requeue> VolumeReclaimer::Reconcile(const ObjectKey& key) {
     return pv.status();
   }
   if (IsDeleting(*pv)) return Requeue();
-  const json& ref = Field(Field(*pv, "spec"), "claimRef");
+  bool local = !Str(Field(Field(Field(*pv, "spec"), "local"), "path")).empty();
+  // A released volume is past caring where its data is: its reclaim policy applies.
+  if (local && Phase(*pv) != "Released") {
+    VDISK_ASSIGN_OR_RETURN(bool failed, CheckLocalPath(*pv));
+    if (failed) return Requeue(kMissingPathRecheck);
+  }
+  VDISK_ASSIGN_OR_RETURN(Requeue next, ReconcileVolume(*pv));
+  if (local && !next) next = kLocalPathRecheck;
+  return next;
+}
+
+Result<Requeue> VolumeReclaimer::ReconcileVolume(const json& pv) {
+  const std::string name = MetaString(pv, "name");
+  const json& ref = Field(Field(pv, "spec"), "claimRef");
   if (ref.is_null()) {
     // Free (again): a Released PV whose claimRef an admin removed is reusable.
-    if (Phase(*pv) != "Failed") VDISK_RETURN_IF_ERROR(SetPhase(*pv, "Available"));
+    if (Phase(pv) != "Failed") VDISK_RETURN_IF_ERROR(SetPhase(pv, "Available"));
     return Requeue();
   }
   std::string uid = Str(Field(ref, "uid"));
@@ -456,19 +572,19 @@ Result<Requeue> VolumeReclaimer::Reconcile(const ObjectKey& key) {
   bool claim_exists = claim.ok() && (uid.empty() || MetaString(*claim, "uid") == uid);
   if (claim_exists || uid.empty()) {
     // Bound, or pre-bound and waiting for its claim: the binder finishes the binding.
-    if (claim_exists && Str(Field(Field(*claim, "spec"), "volumeName")) == key.name) {
-      VDISK_RETURN_IF_ERROR(SetPhase(*pv, "Bound"));
-    } else if (Phase(*pv).empty() || Phase(*pv) == "Pending") {
-      VDISK_RETURN_IF_ERROR(SetPhase(*pv, "Available"));
+    if (claim_exists && Str(Field(Field(*claim, "spec"), "volumeName")) == name) {
+      VDISK_RETURN_IF_ERROR(SetPhase(pv, "Bound"));
+    } else if (Phase(pv).empty() || Phase(pv) == "Pending") {
+      VDISK_RETURN_IF_ERROR(SetPhase(pv, "Available"));
     }
     return Requeue();
   }
   // The claim is gone: the volume is released and its reclaim policy applies.
-  if (Phase(*pv) != "Released" && Phase(*pv) != "Failed") {
-    VDISK_RETURN_IF_ERROR(SetPhase(*pv, "Released"));
+  if (Phase(pv) != "Released" && Phase(pv) != "Failed") {
+    VDISK_RETURN_IF_ERROR(SetPhase(pv, "Released"));
     return Requeue(milliseconds(0));
   }
-  return Phase(*pv) == "Released" ? Reclaim(*pv) : Result<Requeue>(Requeue());
+  return Phase(pv) == "Released" ? Reclaim(pv) : Result<Requeue>(Requeue());
 }
 
 Result<Requeue> VolumeReclaimer::Reclaim(const json& pv) {
@@ -493,6 +609,15 @@ Result<Requeue> VolumeReclaimer::Reclaim(const json& pv) {
   if (!deleted.ok() && deleted.status().code() != StatusCode::kNotFound) return deleted.status();
   spdlog::info("volume-reclaimer: deleted volume {} and {}", name, pool.VolumeDir(name));
   return Requeue();
+}
+
+// ---- VolumeController ----------------------------------------------------------------------
+
+VolumeController::VolumeController(server::ObjectService& objects, VolumeControllerOptions options)
+    : binder_(objects, options, pools_), reclaimer_(objects, options.node_name) {
+  // A fresh registry: registering cannot conflict.
+  (void)pools_.Register(
+      {storage::kDefaultPoolName, options.data_dir + "/pools/default", "vdisk (built in)", ""});
 }
 
 }  // namespace vdisk::controllers

@@ -20,9 +20,21 @@
 // Binding writes the PV first (spec.claimRef with the claim's uid, then phase Bound), then the
 // claim (spec.volumeName, then status), so a crash in between is finished by the next pass.
 //
-// Pools: "default" is built in at <data_dir>/pools/default; other names come from the
-// HostPathProvisioner CRs' spec.storagePools[].{name,path}. A class without a storagePool
-// parameter uses the CR's legacy spec.pathConfig.path, else the default pool.
+// Static local PVs are checked on this node: a PV whose spec.local.path is missing (or is not
+// what its volumeMode needs: a directory for Filesystem, a block device or a regular file
+// standing in for one for Block) is never bound. When a claim would bind to it, or while a
+// claim uses it, it goes to Failed with reason LocalPathMissing, a message and Warning events
+// (on the PV and the claim) naming the path; once the path is there again it starts over
+// (Available, or Bound). A Bound claim whose PV object is deleted becomes Lost.
+//
+// Pools: every storagePool parameter is resolved by one storage::PoolRegistry, which this
+// controller owns and seeds with the built-in pool "default" at <data_dir>/pools/default; the
+// HostPathProvisioner controller adds the CRs' pools to it.
+//
+// Expansion is also checked at the API (validation of a PVC update): the binder records on each
+// bound claim whether its class allows expansion (kAnnAllowVolumeExpansion) and keeps that
+// record current when the class changes, so that a resize the class forbids is refused with
+// Kubernetes' message instead of being accepted and left undone.
 #pragma once
 
 #include <memory>
@@ -31,6 +43,7 @@
 #include "controllers/controller.h"
 #include "controllers/event_recorder.h"
 #include "storage/hostpath_pool.h"
+#include "storage/pool_registry.h"
 
 namespace vdisk::controllers {
 
@@ -43,16 +56,25 @@ inline constexpr const char* kAnnProvisionedBy = "pv.kubernetes.io/provisioned-b
 inline constexpr const char* kAnnPoolPath = "hostpathprovisioner.kubevirt.io/pool-path";
 // Set on the PVC once its disk.img was preallocated (CDI's AnnPreallocationApplied).
 inline constexpr const char* kAnnPreallocationApplied = "cdi.kubevirt.io/storage.preallocation";
+// The node the scheduler picked for a WaitForFirstConsumer claim: its consumer exists.
+inline constexpr const char* kAnnSelectedNode = "volume.kubernetes.io/selected-node";
+// Whether the bound claim's class allows expansion ("true"/"false"). PVC update validation
+// (api/validation_core.cc) reads it under the same name.
+inline constexpr const char* kAnnAllowVolumeExpansion = "volume.vdisk.io/allow-volume-expansion";
+// PV status.reason of a local PV whose path is not on this node.
+inline constexpr const char* kReasonLocalPathMissing = "LocalPathMissing";
 
 struct VolumeControllerOptions {
   std::string data_dir;              // the built-in pool "default" is <data_dir>/pools/default
   std::string node_name = "node01";  // node affinity of provisioned PVs
 };
 
-// Resolves a storage class's pool to a directory and opens it.
-Result<storage::HostPathPool> PoolForClass(server::ObjectService& objects,
-                                           const VolumeControllerOptions& options,
+// Opens the pool a storage class's parameters.storagePool names.
+Result<storage::HostPathPool> PoolForClass(const storage::PoolRegistry& pools,
                                            const nlohmann::json& storage_class);
+// Why a static PV's spec.local.path cannot back a volume on this node ("" when it can): it is
+// missing, or not a directory (Filesystem) / a block device or regular file (Block).
+std::string LocalPathProblem(const nlohmann::json& pv);
 // The pool a PV provisioned by vdisk lives in (annotation kAnnPoolPath).
 Result<storage::HostPathPool> PoolOfVolume(const nlohmann::json& pv);
 // The storage request of a claim spec in bytes, 0 when missing or malformed.
@@ -60,7 +82,8 @@ int64_t ClaimRequest(const nlohmann::json& pvc);
 
 class ClaimBinder : public Controller {
  public:
-  ClaimBinder(server::ObjectService& objects, VolumeControllerOptions options);
+  ClaimBinder(server::ObjectService& objects, VolumeControllerOptions options,
+              const storage::PoolRegistry& pools);
 
  protected:
   Result<Requeue> Reconcile(const ObjectKey& key) override;
@@ -73,15 +96,21 @@ class ClaimBinder : public Controller {
   Status Bind(const nlohmann::json& pvc, nlohmann::json pv);
   Result<Requeue> Expand(const nlohmann::json& pvc, int64_t request);
   Result<std::optional<nlohmann::json>> StorageClassOf(const nlohmann::json& pvc);
+  // Records kAnnAllowVolumeExpansion on a bound claim when it differs from its class.
+  Status RecordExpansionAllowed(const nlohmann::json& pvc,
+                                const std::optional<nlohmann::json>& storage_class);
+  Status MarkLost(const nlohmann::json& pvc);
   std::vector<ObjectKey> PendingClaims();
+  std::vector<ObjectKey> ClaimsOfClass(const std::string& class_name);
 
   VolumeControllerOptions options_;
+  const storage::PoolRegistry& pools_;
   EventRecorder events_;
 };
 
 class VolumeReclaimer : public Controller {
  public:
-  explicit VolumeReclaimer(server::ObjectService& objects);
+  VolumeReclaimer(server::ObjectService& objects, std::string node_name);
 
  protected:
   Result<Requeue> Reconcile(const ObjectKey& key) override;
@@ -90,15 +119,22 @@ class VolumeReclaimer : public Controller {
   Status SetPhase(const nlohmann::json& pv, const std::string& phase,
                   const std::string& message = "");
   Result<Requeue> Reclaim(const nlohmann::json& pv);
+  // Fails a local PV whose path is gone, or restores one whose path came back; true when the
+  // PV is (still) failed for that reason.
+  Result<bool> CheckLocalPath(const nlohmann::json& pv);
+  Result<Requeue> ReconcileVolume(const nlohmann::json& pv);
 
+  const std::string node_name_;
   EventRecorder events_;
 };
 
-// Both loops, started and stopped together.
+// Both loops, started and stopped together, and the pool registry they resolve pools with.
 class VolumeController {
  public:
-  VolumeController(server::ObjectService& objects, VolumeControllerOptions options)
-      : binder_(objects, std::move(options)), reclaimer_(objects) {}
+  VolumeController(server::ObjectService& objects, VolumeControllerOptions options);
+  // The registry other pool sources (the HostPathProvisioner controller) feed; it lives as long
+  // as this controller.
+  storage::PoolRegistry& pools() { return pools_; }
   void Start() {
     binder_.Start();
     reclaimer_.Start();
@@ -109,6 +145,7 @@ class VolumeController {
   }
 
  private:
+  storage::PoolRegistry pools_;  // before the loops, which use it
   ClaimBinder binder_;
   VolumeReclaimer reclaimer_;
 };

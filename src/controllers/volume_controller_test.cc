@@ -153,5 +153,89 @@ TEST_F(VolumeControllerTest, ExpansionGrowsCapacityAndImage) {
   EXPECT_EQ(storage::ApparentSize(pool->ImagePath(pv_name)), 120 * kMiB);
 }
 
+// Spec 9.20.10.4: a Block PV's path may be a regular file standing in for a device, but it
+// must exist: a claim that would bind to it fails the PV instead, saying where, until it does.
+TEST_F(VolumeControllerTest, MissingLocalPathFailsTheVolumeInsteadOfBinding) {
+  Create(Sc(), "", StorageClass("local-sc", kNoProvisioner, "Retain", "Immediate"));
+  std::string device = dir_ + "/loop10";
+  json pv = LocalVolume("local-block-pv10", "64Mi", device, json::object());
+  pv["spec"]["volumeMode"] = "Block";
+  Create(Pv(), "", pv);
+  ASSERT_TRUE(WaitForPhase(Pv(), "", "local-block-pv10", "Available"));  // nobody uses it yet
+
+  json claim = Claim("blk", "64Mi", "local-sc");
+  claim["spec"]["volumeMode"] = "Block";
+  Create(Pvc(), "default", claim);
+  ASSERT_TRUE(WaitForPhase(Pv(), "", "local-block-pv10", "Failed"));
+  json failed = Get(Pv(), "", "local-block-pv10");
+  std::string message = "local path " + device + " does not exist on node node01";
+  EXPECT_EQ(failed["status"]["reason"], kReasonLocalPathMissing);
+  EXPECT_EQ(failed["status"]["message"], message);
+  EXPECT_EQ(EventMessage("default", "local-block-pv10", "LocalPathMissing"), message);
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("default", "blk", "FailedBinding"); }));
+  EXPECT_NE(EventMessage("default", "blk", "FailedBinding").find(device), std::string::npos);
+  EXPECT_EQ(Get(Pvc(), "default", "blk")["status"]["phase"], "Pending");
+
+  ASSERT_TRUE(storage::WriteImageFile(device, 64 * kMiB, false).ok());
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "blk", "Bound"));
+  EXPECT_EQ(Get(Pvc(), "default", "blk")["spec"]["volumeName"], "local-block-pv10");
+  json bound = Get(Pv(), "", "local-block-pv10");
+  EXPECT_TRUE(bound["status"]["reason"].is_null()) << bound["status"];
+
+  // A directory is no stand-in for a block device.
+  json dir_pv = LocalVolume("dir-as-block", "64Mi", dir_, json::object());
+  dir_pv["spec"]["volumeMode"] = "Block";
+  Create(Pv(), "", dir_pv);
+  json second = Claim("blk-dir", "64Mi", "local-sc");
+  second["spec"]["volumeMode"] = "Block";
+  Create(Pvc(), "default", second);
+  ASSERT_TRUE(WaitForPhase(Pv(), "", "dir-as-block", "Failed"));
+  EXPECT_NE(Get(Pv(), "", "dir-as-block")["status"]["message"].get<std::string>().find(
+                "is a directory, not a block device or a regular file"),
+            std::string::npos);
+}
+
+TEST_F(VolumeControllerTest, ExpansionTheClassForbidsIsRefusedAtTheApi) {
+  json fixed = StorageClass("fixed", kHostPathProvisioner, "Delete", "Immediate");
+  fixed["allowVolumeExpansion"] = false;
+  Create(Sc(), "", fixed);
+  Create(Pvc(), "default", Claim("fixed-size", "32Mi", "fixed"));
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "fixed-size", "Bound"));
+  auto annotation = [&] {
+    return Get(Pvc(), "default", "fixed-size")
+        .value("/metadata/annotations"_json_pointer, json::object())
+        .value(kAnnAllowVolumeExpansion, "");
+  };
+  ASSERT_TRUE(WaitFor([&] { return annotation() == "false"; }));
+  json grow = {{"spec", {{"resources", {{"requests", {{"storage", "64Mi"}}}}}}}};
+  auto refused =
+      objects_->Patch(Pvc(), "default", "fixed-size", server::PatchType::kMerge, grow, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(
+                "only dynamically provisioned pvc can be resized and the storageclass that "
+                "provisions the pvc must support resize"),
+            std::string::npos)
+      << refused.status().message();
+
+  // Once the class allows it, so does the API.
+  ASSERT_TRUE(Patch(Sc(), "", "fixed", {{"allowVolumeExpansion", true}}));
+  ASSERT_TRUE(WaitFor([&] { return annotation() == "true"; }));
+  ASSERT_TRUE(Patch(Pvc(), "default", "fixed-size", grow));
+  EXPECT_TRUE(WaitFor([&] {
+    return Get(Pvc(), "default", "fixed-size").value("/status/capacity/storage"_json_pointer, "") ==
+           "64Mi";
+  }));
+}
+
+TEST_F(VolumeControllerTest, ClaimWhoseVolumeIsDeletedIsLost) {
+  Create(Sc(), "", StorageClass("local-sc", kNoProvisioner, "Retain", "Immediate"));
+  Create(Pv(), "", LocalVolume("doomed", "64Mi", dir_, json::object()));
+  Create(Pvc(), "default", Claim("orphan", "64Mi", "local-sc"));
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "orphan", "Bound"));
+  ASSERT_TRUE(objects_->Delete(Pv(), "", "doomed").ok());
+  ASSERT_TRUE(WaitForPhase(Pvc(), "default", "orphan", "Lost"));
+  EXPECT_TRUE(HasEvent("default", "orphan", "ClaimLost"));
+}
+
 }  // namespace
 }  // namespace vdisk::controllers

@@ -60,11 +60,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(RestHandler& handler, cons
   http.set_keep_alive_max_count(100000);
   http.set_read_timeout(std::chrono::seconds(60));
 
-  auto serve = [&handler, pki](const httplib::Request& req, httplib::Response& res) {
+  auto serve = [&handler, pki, metrics = options.metrics](const httplib::Request& req,
+                                                          httplib::Response& res) {
     if (!IsPublicPath(req.path) && !IsAdminBearer(req.get_header_value("Authorization"), pki)) {
       Status denied(StatusCode::kUnauthorized, "Unauthorized");
       res.status = 401;
       res.set_content(StatusObject(denied).dump(), "application/json");
+      return;
+    }
+    if (metrics && req.method == "GET" && req.path == "/metrics") {
+      res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
       return;
     }
     ApiRequest request{req.method,

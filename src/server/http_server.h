@@ -4,6 +4,7 @@
 // sized for many concurrent watches. Request bodies are bounded (`max_body_bytes`).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +26,9 @@ class HttpServer {
     int port = 8443;  // 0 picks a free port
     size_t threads = 64;
     size_t max_body_bytes = 3 * 1024 * 1024;  // kube-apiserver's limit for API objects
+    // Prometheus text served at GET /metrics to authenticated clients (`kubectl get --raw
+    // /metrics`); no /metrics when unset.
+    std::function<std::string()> metrics;
   };
   // Binds the listening socket and starts serving in the background.
   static Result<std::unique_ptr<HttpServer>> Start(RestHandler& handler, const ServingPki& pki,

@@ -28,6 +28,8 @@
 #include <system_error>
 #include <utility>
 
+#include "common/base64.h"
+
 namespace vdisk::server {
 namespace {
 
@@ -577,15 +579,6 @@ Result<std::string> LoadOrCreateToken(const fs::path& path) {
   return token;
 }
 
-std::string Base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 std::optional<std::array<unsigned char, 32>> Sha256(std::string_view data) {
   std::array<unsigned char, 32> out{};
   unsigned int len = 0;
@@ -661,7 +654,7 @@ contexts:
 current-context: vdisk
 preferences: {{}}
 )",
-                                 url, Base64(pki.ca_pem), token);
+                                 url, Base64Encode(pki.ca_pem), token);
   fs::path parent = path.parent_path();
   if (!parent.empty()) {
     std::error_code ec;

@@ -21,8 +21,9 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), "../../../shared/spec/example
 class Vdisk:
     """One `vdisk serve` process on a free loopback port, with its own data dir."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, extra_args=()):
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)
         self.kubeconfig = os.path.join(data_dir, "kubeconfig")
         self.cache_dir = os.path.join(data_dir, "kubectl-cache")
         self.log_path = os.path.join(data_dir, "vdisk.log")
@@ -33,7 +34,7 @@ class Vdisk:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [VDISK_BIN, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
-             "--node-name", "node01"],
+             "--node-name", "node01", *self.extra_args],
             stdout=subprocess.PIPE, stderr=log)
         # The address line is the contract; anything else vdisk prints on stdout before it goes
         # to the log, and stdout keeps being drained so the server never blocks on the pipe.

@@ -1,0 +1,166 @@
+// Tests for FileImageWriter (file_image_writer.h): sparseness, preallocation, bounds, the
+// partial-file protocol and Block targets (a regular file standing in for the device).
+#include "dataplane/file_image_writer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "dataplane/test_util.h"
+
+namespace vdisk::dataplane {
+namespace {
+
+using testing::AllocatedBytes;
+using testing::FileSize;
+using testing::TempDir;
+
+constexpr uint64_t kMiB = 1 << 20;
+
+bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+std::vector<std::byte> Filled(size_t size, uint8_t value) {
+  return std::vector<std::byte>(size, std::byte{value});
+}
+
+TEST(IsAllZero, FindsAnyNonZeroByte) {
+  std::vector<std::byte> data(3 * 4096 + 17);
+  EXPECT_TRUE(IsAllZero(data));
+  EXPECT_TRUE(IsAllZero({}));
+  for (size_t pos : {size_t{0}, size_t{4095}, size_t{4096}, size_t{3 * 4096 + 16}}) {
+    data[pos] = std::byte{1};
+    EXPECT_FALSE(IsAllZero(data)) << pos;
+    data[pos] = std::byte{0};
+  }
+}
+
+TEST(FileImageWriter, WritesIntoPartialFileAndCommitRenames) {
+  TempDir dir;
+  const std::string path = dir / "disk.img";
+  Result<std::unique_ptr<FileImageWriter>> writer =
+      FileImageWriter::Create({path, 64 * kMiB, false, false});
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  EXPECT_EQ((*writer)->capacity(), 64 * kMiB);
+  EXPECT_FALSE(Exists(path));
+  EXPECT_EQ(FileSize(FileImageWriter::PartialPath(path)), 64 * kMiB);
+  ASSERT_TRUE((*writer)->WriteAt(kMiB, Filled(8192, 0xab)).ok());
+  ASSERT_TRUE((*writer)->Commit().ok());
+  EXPECT_TRUE(Exists(path));
+  EXPECT_FALSE(Exists(FileImageWriter::PartialPath(path)));
+  std::vector<std::byte> expected(kMiB + 8192);
+  std::fill(expected.begin() + kMiB, expected.end(), std::byte{0xab});
+  EXPECT_TRUE(testing::HoldsImage(path, expected, 64 * kMiB));
+  writer->reset();
+  EXPECT_TRUE(Exists(path)) << "a committed image survives its writer";
+}
+
+TEST(FileImageWriter, WithoutCommitNothingIsLeft) {
+  TempDir dir;
+  const std::string path = dir / "disk.img";
+  testing::WriteFileBytes(path, Filled(100, 1));  // a stale image from an earlier import
+  {
+    Result<std::unique_ptr<FileImageWriter>> writer =
+        FileImageWriter::Create({path, 4 * kMiB, false, false});
+    ASSERT_TRUE(writer.ok());
+    EXPECT_FALSE(Exists(path)) << "a stale image must not survive a new import";
+    ASSERT_TRUE((*writer)->WriteAt(0, Filled(4096, 2)).ok());
+    ASSERT_TRUE((*writer)->Finish().ok());
+  }
+  EXPECT_FALSE(Exists(path));
+  EXPECT_FALSE(Exists(FileImageWriter::PartialPath(path)));
+}
+
+TEST(FileImageWriter, SkipsZeroBlocks) {
+  TempDir dir;
+  const std::string path = dir / "disk.img";
+  Result<std::unique_ptr<FileImageWriter>> writer =
+      FileImageWriter::Create({path, 256 * kMiB, false, false});
+  ASSERT_TRUE(writer.ok());
+  // 64 MiB of zeros with one non-zero 4 KiB block in the middle.
+  std::vector<std::byte> data(64 * kMiB);
+  data[32 * kMiB + 100] = std::byte{7};
+  ASSERT_TRUE((*writer)->WriteAt(0, data).ok());
+  ASSERT_TRUE((*writer)->Commit().ok());
+  EXPECT_LE(AllocatedBytes(path), 1 * kMiB);
+  EXPECT_TRUE(testing::HoldsImage(path, data, 256 * kMiB));
+}
+
+TEST(FileImageWriter, PreallocatesWhenAsked) {
+  TempDir dir;
+  const std::string path = dir / "disk.img";
+  Result<std::unique_ptr<FileImageWriter>> writer =
+      FileImageWriter::Create({path, 32 * kMiB, true, false});
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Commit().ok());
+  EXPECT_GE(AllocatedBytes(path), 32 * kMiB);
+}
+
+TEST(FileImageWriter, RefusesWritesAtOrPastCapacity) {
+  TempDir dir;
+  Result<std::unique_ptr<FileImageWriter>> writer =
+      FileImageWriter::Create({dir / "disk.img", 1 * kMiB, false, false});
+  ASSERT_TRUE(writer.ok());
+  EXPECT_TRUE((*writer)->WriteAt(kMiB - 4096, Filled(4096, 1)).ok());
+  EXPECT_EQ((*writer)->WriteAt(kMiB - 4096, Filled(4097, 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*writer)->WriteAt(kMiB, Filled(1, 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*writer)->WriteAt(UINT64_MAX, Filled(2, 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE((*writer)->WriteAt(kMiB, {}).ok());
+  EXPECT_EQ(FileSize(FileImageWriter::PartialPath(dir / "disk.img")), kMiB);
+}
+
+TEST(FileImageWriter, ConcurrentDisjointWrites) {
+  TempDir dir;
+  const std::string path = dir / "disk.img";
+  Result<std::unique_ptr<FileImageWriter>> writer =
+      FileImageWriter::Create({path, 16 * kMiB, false, false});
+  ASSERT_TRUE(writer.ok());
+  std::vector<std::thread> threads;
+  for (uint8_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t chunk = t; chunk < 16; chunk += 4) {
+        EXPECT_TRUE((*writer)->WriteAt(chunk * kMiB, Filled(kMiB, 1 + chunk)).ok());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_TRUE((*writer)->Commit().ok());
+  std::vector<std::byte> expected;
+  for (uint8_t chunk = 0; chunk < 16; ++chunk) {
+    std::vector<std::byte> part = Filled(kMiB, 1 + chunk);
+    expected.insert(expected.end(), part.begin(), part.end());
+  }
+  EXPECT_TRUE(testing::HoldsImage(path, expected, 16 * kMiB));
+}
+
+TEST(FileImageWriter, BlockTargetIsWrittenInPlaceAndZeroedFirst) {
+  TempDir dir;
+  const std::string device = dir / "device";                // a file standing in for a block device
+  testing::WriteFileBytes(device, Filled(8 * kMiB, 0xee));  // old content
+  Result<uint64_t> capacity = FileImageWriter::CapacityOf({device, 0, false, true});
+  ASSERT_TRUE(capacity.ok());
+  EXPECT_EQ(*capacity, 8 * kMiB);
+  EXPECT_EQ(*FileImageWriter::CapacityOf({device, 4 * kMiB, false, true}), 4 * kMiB);
+  {
+    Result<std::unique_ptr<FileImageWriter>> writer =
+        FileImageWriter::Create({device, 0, false, true});
+    ASSERT_TRUE(writer.ok()) << writer.status().message();
+    ASSERT_TRUE((*writer)->WriteAt(4096, Filled(4096, 3)).ok());
+    ASSERT_TRUE((*writer)->Commit().ok());
+  }
+  std::vector<std::byte> expected(8192);
+  std::fill(expected.begin() + 4096, expected.end(), std::byte{3});
+  EXPECT_TRUE(testing::HoldsImage(device, expected, 8 * kMiB));
+  EXPECT_FALSE(Exists(FileImageWriter::PartialPath(device)));
+}
+
+TEST(FileImageWriter, MissingBlockTargetIsNotFound) {
+  TempDir dir;
+  Result<std::unique_ptr<FileImageWriter>> writer =
+      FileImageWriter::Create({dir / "nodev", 0, false, true});
+  ASSERT_FALSE(writer.ok());
+  EXPECT_EQ(writer.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace vdisk::dataplane

@@ -1,0 +1,74 @@
+// The stream buffer between the HTTP transfer thread and Reader::Read.
+#include "transport/byte_ring.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "transport/http_error.h"
+
+namespace vdisk::transport {
+
+ByteRing::ByteRing(size_t capacity)
+    : capacity_(capacity), buffer_(std::make_unique<std::byte[]>(capacity)) {}
+
+bool ByteRing::Write(std::span<const std::byte> data, const std::stop_token& stop) {
+  while (!data.empty()) {
+    size_t position = 0;
+    size_t room = 0;
+    {
+      std::unique_lock lock(mutex_);
+      if (!writable_.wait(lock, stop, [&] { return written_ - read_ < capacity_; })) return false;
+      position = written_ % capacity_;
+      room = capacity_ - (written_ - read_);
+    }
+    // Only the producer writes to the free part, so the copy needs no lock.
+    size_t chunk = std::min({data.size(), room, capacity_ - position});
+    std::memcpy(buffer_.get() + position, data.data(), chunk);
+    data = data.subspan(chunk);
+    {
+      std::lock_guard lock(mutex_);
+      written_ += chunk;
+    }
+    readable_.notify_one();
+  }
+  return true;
+}
+
+void ByteRing::Finish(Status status) {
+  {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    final_status_ = std::move(status);
+  }
+  readable_.notify_one();
+}
+
+Result<size_t> ByteRing::Read(std::span<std::byte> out, const std::stop_token& stop) {
+  if (out.empty()) return InvalidArgument("stream read into an empty buffer");
+  size_t position = 0;
+  size_t available = 0;
+  {
+    std::unique_lock lock(mutex_);
+    readable_.wait(lock, stop, [&] { return written_ > read_ || finished_; });
+    if (stop.stop_requested()) return Cancelled();
+    if (written_ == read_) {
+      if (!final_status_.ok()) return final_status_;
+      return size_t{0};
+    }
+    position = read_ % capacity_;
+    available = written_ - read_;
+  }
+  // Only the consumer reads the filled part, so the copy needs no lock. It may wrap around.
+  size_t chunk = std::min(out.size(), available);
+  size_t before_wrap = std::min(chunk, capacity_ - position);
+  std::memcpy(out.data(), buffer_.get() + position, before_wrap);
+  std::memcpy(out.data() + before_wrap, buffer_.get(), chunk - before_wrap);
+  {
+    std::lock_guard lock(mutex_);
+    read_ += chunk;
+  }
+  writable_.notify_one();
+  return chunk;
+}
+
+}  // namespace vdisk::transport

@@ -1,0 +1,45 @@
+// A bounded single-producer single-consumer byte buffer between a transfer thread and a reader.
+// Bytes are copied in and out without holding the lock; the lock only guards the positions.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <stop_token>
+
+#include "common/status.h"
+
+namespace vdisk::transport {
+
+class ByteRing {
+ public:
+  explicit ByteRing(size_t capacity);
+
+  // Producer: copies all of `data` in, waiting for room (back-pressure). False when `stop` was
+  // requested first.
+  bool Write(std::span<const std::byte> data, const std::stop_token& stop);
+  // Producer: nothing more will be written. OK marks the end of the stream; an error is returned
+  // by Read once the bytes before it are drained.
+  void Finish(Status status);
+
+  // Consumer: waits for bytes and copies up to out.size() of them. 0 at the end of the stream;
+  // the producer's error after the bytes written before it; Cancelled() when `stop` is requested.
+  Result<size_t> Read(std::span<std::byte> out, const std::stop_token& stop);
+
+ private:
+  const size_t capacity_;
+  std::unique_ptr<std::byte[]> buffer_;
+  std::mutex mutex_;
+  std::condition_variable_any readable_;
+  std::condition_variable_any writable_;
+  // Total bytes written and read: the ring holds written_ - read_ bytes.
+  uint64_t written_ = 0;
+  uint64_t read_ = 0;
+  bool finished_ = false;
+  Status final_status_;
+};
+
+}  // namespace vdisk::transport

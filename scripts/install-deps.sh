@@ -11,7 +11,7 @@ BUILD_PACKAGES=(
 )
 TEST_PACKAGES=(
   python3 python3-pytest python3-yaml curl kubernetes-client
-  qemu-utils nginx xz-utils zstd pigz e2fsprogs xfsprogs clang libclang-rt-dev
+  qemu-utils nginx xz-utils zstd pigz bzip2 e2fsprogs xfsprogs clang libclang-rt-dev
 )
 
 want=("${BUILD_PACKAGES[@]}")

@@ -1,4 +1,5 @@
 """Fixtures that run the real vdisk binary and drive it with the real kubectl."""
+import contextlib
 import json
 import os
 import queue
@@ -147,27 +148,29 @@ class Vdisk:
                                 stderr=subprocess.PIPE, text=True, env=full_env)
 
 
-@pytest.fixture
-def vdisk():
+@contextlib.contextmanager
+def running_vdisk(*extra_args):
+    """A `vdisk serve` on a fresh data dir for the length of a with-block."""
     data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-")
-    server = Vdisk(data_dir)
+    server = Vdisk(data_dir, extra_args)
     try:
         yield server.start()
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def vdisk():
+    with running_vdisk() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def shared_vdisk():
     """One server for a module whose tests do not interfere with each other."""
-    data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-")
-    server = Vdisk(data_dir)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with running_vdisk() as server:
+        yield server
 
 
 def wait_for(predicate, timeout=20, interval=0.1, what="condition"):

@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from conftest import Vdisk, unique, wait_for
+from conftest import running_vdisk, unique, wait_for
 from peers import FaultServer, Nginx, make_ca
 
 VIRTUAL_SIZE = 48 << 20
@@ -87,13 +87,8 @@ def peers():
 
 @pytest.fixture(scope="module")
 def server():
-    data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-")
-    vdisk = Vdisk(data_dir, ["--import-stall-timeout", "2"])
-    try:
-        yield vdisk.start()
-    finally:
-        vdisk.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with running_vdisk("--import-stall-timeout", "2") as vdisk:
+        yield vdisk
 
 
 def http_dv(name, url, size="64Mi", **source):
@@ -303,10 +298,7 @@ def test_progress_metrics_and_delete_mid_import(server, peers, ns):
 
 
 def test_kill9_mid_import_resumes_and_finishes(peers):
-    data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-")
-    vdisk = Vdisk(data_dir, ["--import-stall-timeout", "2"])
-    try:
-        vdisk.start()
+    with running_vdisk("--import-stall-timeout", "2") as vdisk:
         vdisk.create_namespace("crash")
         # Responses stall after 8 MB, so the import is in flight when the server is killed.
         vdisk.create(http_dv("crash", peers["raw_faults"].url("stall/8000000/30/1000",
@@ -318,16 +310,10 @@ def test_kill9_mid_import_resumes_and_finishes(peers):
         assert status["phase"] == "Succeeded", status
         assert status["restartCount"] >= 1
         assert_same_disk(peers["source"], image_path(vdisk, "crash", "crash"))
-    finally:
-        vdisk.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_imports_in_flight_are_bounded(peers):
-    data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-")
-    vdisk = Vdisk(data_dir, ["--max-imports", "1"])
-    try:
-        vdisk.start()
+    with running_vdisk("--max-imports", "1") as vdisk:
         vdisk.create_namespace("bound")
         for name in ("first", "second"):
             vdisk.create(http_dv(name, peers["raw_faults"].url("stall/3000000/6/1",
@@ -340,6 +326,3 @@ def test_imports_in_flight_are_bounded(peers):
         assert "vdisk_imports_queued 1" in vdisk.kubectl("get", "--raw", "/metrics").stdout
         for name in ("first", "second"):
             assert wait_phase(vdisk, "bound", name, ("Succeeded",), timeout=120)
-    finally:
-        vdisk.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)

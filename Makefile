@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 SERVE_ARGS ?= --data-dir vdisk-data --listen 127.0.0.1:8443
 PYTEST     := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test-deps build serve test format-check unit unit-asan e2e bench
+.PHONY: all deps test-deps build serve test format-check unit unit-asan e2e fuzz bench bench-import
 
 all: build
 
@@ -38,7 +38,15 @@ unit-asan: deps
 e2e: build
 	VDISK_BIN=$(CURDIR)/$(BUILD)/vdisk $(PYTEST) -q tests/e2e
 
-test: test-deps format-check unit unit-asan e2e
+# The qcow2 reader under libFuzzer (clang, ASan, UBSan) for a bounded time.
+FUZZ_SECONDS ?= 60
+fuzz: test-deps
+	scripts/run-fuzz.sh $(FUZZ_SECONDS)
+
+test: test-deps format-check unit unit-asan e2e fuzz
 
 bench: build
 	bench/api
+
+bench-import: build test-deps
+	bench/import

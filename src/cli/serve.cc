@@ -13,11 +13,13 @@
 #include "controllers/garbage_collector.h"
 #include "controllers/hostpath_provisioner_controller.h"
 #include "controllers/storage_profile_controller.h"
+#include "controllers/upload_claim_controller.h"
 #include "controllers/volume_controller.h"
 #include "server/bootstrap.h"
 #include "server/http_server.h"
 #include "server/pki.h"
 #include "store/sqlite_store.h"
+#include "upload/endpoints.h"
 
 namespace vdisk::cli {
 namespace {
@@ -119,18 +121,41 @@ int Serve(const ServeOptions& options) {
   controllers::HostPathProvisionerController hostpath_provisioner(objects, volumes.pools(),
                                                                   {.node_name = node_name});
   hostpath_provisioner.Start();
+  auto upload_tokens = upload::TokenSigner::LoadOrCreate(data_dir / "pki" / "upload-token.key");
+  if (!upload_tokens.ok()) return Fail(upload_tokens.status());
+  // A claim's upload state changed: the controller that owns the claim reports it.
+  std::function<void(const upload::ClaimKey&)> upload_changed;
+  upload::UploadRegistry uploads([&upload_changed](const upload::ClaimKey& key) {
+    if (upload_changed) upload_changed(key);
+  });
+  controllers::UploadClaimController upload_claims(objects, uploads, data_dir / "scratch");
+  upload_claims.Start();
   controllers::DataVolumeOptions datavolume_options;
+  datavolume_options.uploads = &uploads;
   datavolume_options.scratch_dir = data_dir / "scratch";
   datavolume_options.imports.max_in_flight = options.max_imports;
   datavolume_options.imports.stall_timeout = std::chrono::seconds(options.import_stall_seconds);
   controllers::DataVolumeController datavolumes(objects, datavolume_options);
   datavolumes.Start();
+  upload_changed = [&](const upload::ClaimKey& key) {
+    datavolumes.Enqueue({key.ns, key.name});  // a DataVolume's claim has its name
+    upload_claims.Enqueue({key.ns, key.name});
+  };
 
   server::RestHandler handler(objects);
+  handler.ServeEphemeralCreate(
+      controllers::KindOf("upload.cdi.kubevirt.io", "UploadTokenRequest"),
+      [&upload_tokens](const std::string& ns, nlohmann::json request) -> Result<nlohmann::json> {
+        std::string pvc = request["spec"].value("pvcName", "");
+        request["status"] = {
+            {"token", upload_tokens->Issue({ns, pvc}, std::chrono::system_clock::now())}};
+        return request;
+      });
   server::HttpServer::Options http_options;
   http_options.host = listen->host;
   http_options.port = listen->port;
   http_options.metrics = [&datavolumes] { return datavolumes.Metrics(); };
+  http_options.routes = upload::UploadRoutes(uploads, *upload_tokens);
   auto http = server::HttpServer::Start(handler, *pki, http_options);
   if (!http.ok()) return Fail(http.status());
   std::string url =
@@ -138,6 +163,7 @@ int Serve(const ServeOptions& options) {
   if (Status st = server::WriteKubeconfig(data_dir / "kubeconfig", url, *pki); !st.ok()) {
     return Fail(st);
   }
+  if (Status st = upload::PublishUploadProxyUrl(objects, url); !st.ok()) return Fail(st);
   spdlog::info("vdisk serving on {} (node {})", url, node_name);
   spdlog::info("kubeconfig: {}", std::filesystem::absolute(data_dir / "kubeconfig").string());
   std::printf("listening on %s\n", url.c_str());
@@ -147,8 +173,11 @@ int Serve(const ServeOptions& options) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("received {}, shutting down", strsignal(signal_number));
   handler.CloseWatches();
+  uploads.CancelAll();
   (*http)->Stop();
+  upload_changed = nullptr;  // no upload runs any more; the controllers stop next
   datavolumes.Stop();
+  upload_claims.Stop();
   volumes.Stop();
   cdi_config.Stop();
   storage_profiles.Stop();

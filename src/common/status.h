@@ -33,6 +33,7 @@ enum class StatusCode {
   kUnsupportedMedia,  // 415
   kUnavailable,       // 503, retry later
   kInternal,          // 500, a bug or an I/O failure
+  kCancelled,         // the work was asked to stop (a stop_token); never retried
 };
 
 class [[nodiscard]] Status {
@@ -70,6 +71,8 @@ inline Status Gone(std::string m) { return {StatusCode::kGone, std::move(m)}; }
 inline Status Forbidden(std::string m) { return {StatusCode::kForbidden, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Cancelled() { return {StatusCode::kCancelled, "cancelled"}; }
+inline bool IsCancelled(const Status& s) { return s.code() == StatusCode::kCancelled; }
 
 // Result<T> holds either a value or a non-OK Status.
 template <typename T>

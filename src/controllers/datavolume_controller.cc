@@ -47,6 +47,9 @@ json PropertySet(const json& profile) {
 }
 
 const json& HttpSource(const json& dv) { return Field(Field(Field(dv, "spec"), "source"), "http"); }
+const json& UploadSource(const json& dv) {
+  return Field(Field(Field(dv, "spec"), "source"), "upload");
+}
 
 std::string PercentText(std::optional<double> percent) {
   if (!percent) return "N/A";
@@ -152,14 +155,19 @@ Result<Requeue> DataVolumeController::Reconcile(const ObjectKey& key) {
   if (!dv.ok()) {
     if (dv.status().code() != StatusCode::kNotFound) return dv.status();
     imports_->Cancel(key);
+    if (options_.uploads) options_.uploads->Withdraw({key.ns, key.name}, "DataVolume");
     return Requeue();
   }
   if (!Field(Field(*dv, "metadata"), "deletionTimestamp").is_null()) {
     imports_->Cancel(key);
+    if (options_.uploads) options_.uploads->Withdraw({key.ns, key.name}, "DataVolume");
     return Requeue();
   }
   const json& source = Field(Field(*dv, "spec"), "source");
-  if (!Field(source, "blank").is_object() && !Field(source, "http").is_object()) return Requeue();
+  bool upload = Field(source, "upload").is_object() && options_.uploads != nullptr;
+  if (!Field(source, "blank").is_object() && !Field(source, "http").is_object() && !upload) {
+    return Requeue();
+  }
   auto pvc = objects_.Get(PvcKind(), key.ns, key.name);
   if (!pvc.ok()) {
     if (pvc.status().code() != StatusCode::kNotFound) return pvc.status();
@@ -261,6 +269,9 @@ Result<Requeue> DataVolumeController::EnsureClaim(const json& dv) {
 
 Result<Requeue> DataVolumeController::FollowClaim(const json& dv, const json& pvc) {
   const std::string name = MetaString(pvc, "name");
+  if (Phase(dv) == "Succeeded" && UploadSource(dv).is_object()) {
+    options_.uploads->MarkDone({MetaString(pvc, "namespace"), name}, MetaString(dv, "uid"));
+  }
   if (Phase(dv) == "Succeeded" || Phase(dv) == "Failed") return Requeue();
   if (Phase(pvc) != "Bound") {
     VDISK_RETURN_IF_ERROR(SetStatus(
@@ -270,6 +281,7 @@ Result<Requeue> DataVolumeController::FollowClaim(const json& dv, const json& pv
     return Requeue();
   }
   if (HttpSource(dv).is_object()) return PopulateByImport(dv, pvc);
+  if (UploadSource(dv).is_object()) return PopulateByUpload(dv, pvc);
   if (Phase(dv) != "PVCBound") {
     events_.Record(dv, "Normal", "Bound", "PVC " + name + " Bound");
     VDISK_RETURN_IF_ERROR(SetStatus(
@@ -470,21 +482,103 @@ Result<ImportJob> DataVolumeController::ImportJobFor(const json& dv, const json&
     job.checksum = std::move(*parsed);
   }
 
-  const std::string pv_name = Str(Field(Field(pvc, "spec"), "volumeName"));
-  VDISK_ASSIGN_OR_RETURN(json pv, objects_.Get(KindOf("", "PersistentVolume"), "", pv_name));
-  job.target.block = Str(Field(Field(pv, "spec"), "volumeMode")) == "Block";
-  job.target.preallocate = PreallocationWanted(dv);
-  job.target.scratch_dir = options_.scratch_dir + "/" + job.uid;
-  if (job.target.block) {
-    job.target.path = Str(Field(Field(Field(pv, "spec"), "local"), "path"));
-    if (job.target.path.empty()) return Invalid("block volume " + pv_name + " has no local path");
-  } else {
-    VDISK_ASSIGN_OR_RETURN(job.target.path, ImagePathOf(pv));
-    std::string class_name = Str(Field(Field(pvc, "spec"), "storageClassName"));
-    int64_t usable = storage::UsableSpace(ClaimRequest(pvc), OverheadFor(class_name));
-    job.target.usable_size = static_cast<uint64_t>(std::max<int64_t>(usable, 0));
-  }
+  std::string class_name = Str(Field(Field(pvc, "spec"), "storageClassName"));
+  VDISK_ASSIGN_OR_RETURN(
+      job.target, VolumeTargetOf(objects_, pvc, OverheadFor(class_name), PreallocationWanted(dv),
+                                 options_.scratch_dir + "/" + job.uid));
   return job;
+}
+
+Result<dataplane::ImportTarget> VolumeTargetOf(server::ObjectService& objects, const json& pvc,
+                                               double overhead, bool preallocate,
+                                               std::string scratch_dir) {
+  const std::string pv_name = Str(Field(Field(pvc, "spec"), "volumeName"));
+  VDISK_ASSIGN_OR_RETURN(json pv, objects.Get(KindOf("", "PersistentVolume"), "", pv_name));
+  dataplane::ImportTarget target;
+  target.block = Str(Field(Field(pv, "spec"), "volumeMode")) == "Block";
+  target.preallocate = preallocate;
+  target.scratch_dir = std::move(scratch_dir);
+  if (target.block) {
+    target.path = Str(Field(Field(Field(pv, "spec"), "local"), "path"));
+    if (target.path.empty()) return Invalid("block volume " + pv_name + " has no local path");
+  } else {
+    VDISK_ASSIGN_OR_RETURN(target.path, ImagePathOf(pv));
+    int64_t usable = storage::UsableSpace(ClaimRequest(pvc), overhead);
+    target.usable_size = static_cast<uint64_t>(std::max<int64_t>(usable, 0));
+  }
+  return target;
+}
+
+Result<Requeue> DataVolumeController::PopulateByUpload(const json& dv, const json& pvc) {
+  const upload::ClaimKey key{MetaString(pvc, "namespace"), MetaString(pvc, "name")};
+  const std::string uid = MetaString(dv, "uid");
+  json bound = Condition("Bound", true, "Bound", "PVC " + key.name + " Bound");
+  json not_ready = Condition("Ready", false, "", "");
+  auto state = options_.uploads->State(key, uid);
+  if (!state) {
+    std::string class_name = Str(Field(Field(pvc, "spec"), "storageClassName"));
+    auto target = VolumeTargetOf(objects_, pvc, OverheadFor(class_name), PreallocationWanted(dv),
+                                 options_.scratch_dir + "/" + uid);
+    if (!target.ok()) {
+      const std::string& why = target.status().message();
+      events_.Record(dv, "Warning", "Error", why);
+      VDISK_RETURN_IF_ERROR(
+          SetStatus(dv, "UploadScheduled", "N/A",
+                    Conditions(bound, Condition("Running", false, "Error", why), not_ready)));
+      return Requeue(kPopulateRetry);
+    }
+    if (Phase(dv) != "UploadScheduled") {
+      events_.Record(dv, "Normal", "UploadScheduled", "Upload Scheduled");
+    }
+    VDISK_RETURN_IF_ERROR(
+        SetStatus(dv, "UploadScheduled", "N/A",
+                  Conditions(bound, Condition("Running", false, "", ""), not_ready)));
+    options_.uploads->Offer(key, uid, std::move(*target), "DataVolume");
+    return Requeue(milliseconds(0));
+  }
+  switch (state->phase) {
+    case upload::UploadState::Phase::kReady: {
+      if (Str(Field(Field(Field(pvc, "metadata"), "annotations"), kAnnPodReady)) != "true") {
+        auto patched = objects_.Patch(
+            PvcKind(), key.ns, key.name, server::PatchType::kMerge,
+            {{"metadata", {{"annotations", {{kAnnPodPhase, "Running"}, {kAnnPodReady, "true"}}}}}},
+            false);
+        if (!patched.ok()) return patched.status();
+      }
+      if (Phase(dv) != "UploadReady") events_.Record(dv, "Normal", "UploadReady", "Upload Ready");
+      json running = state->last_error.empty()
+                         ? Condition("Running", true, "Pod is running", "")
+                         : Condition("Running", true, "UploadFailed",
+                                     "the last upload failed: " + state->last_error);
+      VDISK_RETURN_IF_ERROR(SetStatus(dv, "UploadReady", "N/A",
+                                      Conditions(bound, std::move(running), not_ready),
+                                      state->failures));
+      return Requeue();
+    }
+    case upload::UploadState::Phase::kUploading:
+      VDISK_RETURN_IF_ERROR(
+          SetStatus(dv, "UploadReady", PercentText(state->percent),
+                    Conditions(bound, Condition("Running", true, "Uploading", ""), not_ready),
+                    state->failures));
+      return Requeue(kProgressInterval);
+    case upload::UploadState::Phase::kSucceeded: {
+      bool preallocated =
+          PreallocationWanted(dv) && Str(Field(Field(pvc, "spec"), "volumeMode")) != "Block";
+      VDISK_RETURN_IF_ERROR(MarkPopulated(dv, pvc, preallocated));
+      auto patched =
+          objects_.Patch(PvcKind(), key.ns, key.name, server::PatchType::kMerge,
+                         {{"metadata", {{"annotations", {{kAnnPodReady, "false"}}}}}}, false);
+      if (!patched.ok()) return patched.status();
+      events_.Record(dv, "Normal", "UploadSucceeded", "Successfully uploaded into PVC " + key.name);
+      VDISK_RETURN_IF_ERROR(
+          SetStatus(dv, "Succeeded", "100.0%",
+                    Conditions(bound, Condition("Running", false, "Completed", ""),
+                               Condition("Ready", true, "", "")),
+                    state->failures));
+      return Requeue();
+    }
+  }
+  return Requeue();
 }
 
 Status DataVolumeController::SetStatus(const json& dv, const std::string& phase,

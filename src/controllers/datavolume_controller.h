@@ -33,6 +33,17 @@
 // server that stopped mid-import (phase ImportScheduled or ImportInProgress, no job) imports
 // again from the start, and that counts as a restart. Deleting the DataVolume cancels its job.
 //
+// The `upload` source (spec 9.20.9; the upload endpoints are upload/endpoints.h):
+//
+//  PVCBound ──offered to the UploadRegistry──> UploadScheduled ──> UploadReady ──> Succeeded
+//                                                    (accepts an upload;  │ progress "NN.NN%"
+//                                                     PVC annotated       │ while one runs)
+//                                                     pod.phase=Running,  └─ a failed or
+//                                                     pod.ready=true)        interrupted upload:
+//                                                                            UploadReady again,
+//                                                                            restartCount + 1
+// The claim then carries pod.phase=Succeeded, and a later upload gets 409.
+//
 // DataVolumes with other sources are left alone.
 #pragma once
 
@@ -41,6 +52,7 @@
 #include "controllers/controller.h"
 #include "controllers/event_recorder.h"
 #include "controllers/import_runner.h"
+#include "upload/registry.h"
 
 namespace vdisk::controllers {
 
@@ -53,9 +65,19 @@ inline constexpr const char* kAnnPreallocationRequested =
 Result<nlohmann::json> RenderClaimSpec(const nlohmann::json& dv, const nlohmann::json& profile,
                                        double overhead);
 
+inline constexpr const char* kAnnPodPhase = "cdi.kubevirt.io/storage.pod.phase";
+inline constexpr const char* kAnnPodReady = "cdi.kubevirt.io/storage.pod.ready";
+
+// Where a bound claim's data goes: its PV's disk.img (Filesystem, sized to the usable space)
+// or its local block device, with scratch space at `scratch_dir`.
+Result<dataplane::ImportTarget> VolumeTargetOf(server::ObjectService& objects,
+                                               const nlohmann::json& pvc, double overhead,
+                                               bool preallocate, std::string scratch_dir);
+
 struct DataVolumeOptions {
   std::string scratch_dir;  // each import that needs scratch space gets <scratch_dir>/<uid>
   ImportRunnerOptions imports;
+  upload::UploadRegistry* uploads = nullptr;  // unset: upload DataVolumes are left alone
 };
 
 class DataVolumeController : public Controller {
@@ -72,6 +94,7 @@ class DataVolumeController : public Controller {
   Result<Requeue> FollowClaim(const nlohmann::json& dv, const nlohmann::json& pvc);
   Result<Requeue> PopulateBlank(const nlohmann::json& dv, const nlohmann::json& pvc);
   Result<Requeue> PopulateByImport(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Result<Requeue> PopulateByUpload(const nlohmann::json& dv, const nlohmann::json& pvc);
   Result<Requeue> SubmitImport(const nlohmann::json& dv, const nlohmann::json& pvc);
   Result<ImportJob> ImportJobFor(const nlohmann::json& dv, const nlohmann::json& pvc);
   Status MarkPopulated(const nlohmann::json& dv, const nlohmann::json& pvc, bool preallocated);

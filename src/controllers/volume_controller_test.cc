@@ -85,6 +85,10 @@ TEST_F(VolumeControllerTest, StaticVolumeChosenBySelectorThenSmallest) {
   Create(Pv(), "", LocalVolume("big-fast", "2Gi", dir_, {{"tier", "fast"}}));
   Create(Pv(), "", LocalVolume("small-fast", "1Gi", dir_, {{"tier", "fast"}}));
   Create(Pv(), "", LocalVolume("tiny-slow", "600Mi", dir_, {{"tier", "slow"}}));
+  // The binder chooses among the PVs its watch has delivered: let it see all three first.
+  for (const char* name : {"big-fast", "small-fast", "tiny-slow"}) {
+    ASSERT_TRUE(WaitForPhase(Pv(), "", name, "Available"));
+  }
   json claim = Claim("fast", "500Mi", "local-sc");
   claim["spec"]["selector"] = {{"matchLabels", {{"tier", "fast"}}}};
   Create(Pvc(), "default", claim);

@@ -18,8 +18,6 @@ namespace {
 // that two of them are a modest share of the memory budget.
 constexpr size_t kCopyChunkSize = 4 << 20;
 
-Status Cancelled() { return Status(StatusCode::kInternal, qcow2::kCancelledMessage); }
-
 // Counts the bytes read through it and publishes the count as progress.
 class CountingReader : public io::Reader {
  public:

@@ -59,8 +59,8 @@ struct ImportOptions {
   std::optional<Checksum> checksum;
   // Decoder and converter threads; 0 means std::thread::hardware_concurrency().
   unsigned threads = 0;
-  // Once requested, the import stops promptly with Status(kInternal, qcow2::kCancelledMessage)
-  // (qcow2::IsCancelled() recognises it) and removes its partial file.
+  // Once requested, the import stops promptly with Cancelled() (common/status.h) and removes
+  // its partial file.
   std::stop_token stop;
   // Streams: done = source bytes consumed, total = the source size (0 when unknown). A qcow2
   // imported by random access: as qcow2::Convert reports it (guest bytes of the virtual size).

@@ -379,7 +379,7 @@ TEST_F(ImportTest, CancelledBeforeStart) {
   options.stop = stop.get_token();
   Result<ImportResult> result = ImportImage(FileSource(Input("disk.raw.gz")), Target(), options);
   ASSERT_FALSE(result.ok());
-  EXPECT_TRUE(qcow2::IsCancelled(result.status())) << result.status().message();
+  EXPECT_TRUE(IsCancelled(result.status())) << result.status().message();
   ExpectNoImage();
 }
 
@@ -394,7 +394,7 @@ TEST_F(ImportTest, CancelledMidwayRemovesThePartialImage) {
         Input(name), {.stop_after_bytes = &stop, .stop_after = FileSize(Input(name)) / 3});
     Result<ImportResult> result = ImportImage(source, Target(), options);
     ASSERT_FALSE(result.ok()) << name;
-    EXPECT_TRUE(qcow2::IsCancelled(result.status())) << name << ": " << result.status().message();
+    EXPECT_TRUE(IsCancelled(result.status())) << name << ": " << result.status().message();
     ExpectNoImage();
   }
 }

@@ -16,28 +16,56 @@
 
 namespace vdisk::qcow2 {
 
-bool IsCancelled(const Status& status) {
-  return status.code() == StatusCode::kInternal && status.message() == kCancelledMessage;
-}
-
-Status Cancelled() { return Internal(kCancelledMessage); }
-
 unsigned WorkerCount(const ConvertOptions& options) {
   constexpr unsigned kMaxWorkers = 64;
   if (options.threads != 0) return std::min(options.threads, kMaxWorkers);
   return std::clamp(std::thread::hardware_concurrency(), 4u, kMaxWorkers);
 }
 
-Status DecompressAndWrite(const Layout& layout, std::span<const std::byte> compressed,
-                          uint64_t guest, uint64_t length, io::ImageWriter& out) {
-  // One decompressor and one cluster buffer per worker thread, reused across clusters.
+uint64_t DecompressBufferBytes(const Layout& layout) {
+  return std::max(kMaxDecompressedWrite, layout.cluster_size);
+}
+
+Status WriteExtents(const Layout& layout, std::span<const std::byte> bytes, uint64_t host,
+                    std::span<const Extent> extents, io::ImageWriter& out) {
+  // One decompressor and one write buffer per worker thread, made when first needed and
+  // reused across tasks.
   thread_local std::unique_ptr<Decompressor> decompressors[2];
-  thread_local std::vector<std::byte> cluster;
-  auto& decompressor = decompressors[static_cast<int>(layout.info.compression)];
-  if (!decompressor) decompressor = std::make_unique<Decompressor>(layout.info.compression);
-  cluster.resize(layout.cluster_size);
-  VDISK_RETURN_IF_ERROR(decompressor->DecompressCluster(compressed, cluster));
-  return out.WriteAt(guest, std::span<const std::byte>(cluster).first(length));
+  thread_local std::unique_ptr<std::byte[]> buffer;
+  thread_local uint64_t buffer_size = 0;
+  const uint64_t needed_size = DecompressBufferBytes(layout);
+
+  uint64_t pending_guest = 0;  // the buffer holds guest bytes [pending_guest, + pending)
+  uint64_t pending = 0;
+  auto flush = [&]() -> Status {
+    if (pending == 0) return Status::Ok();
+    Status status = out.WriteAt(pending_guest, {buffer.get(), pending});
+    pending = 0;
+    return status;
+  };
+  for (const Extent& e : extents) {
+    auto source = bytes.subspan(e.host - host, e.host_length);
+    if (e.kind == Extent::Kind::kData) {
+      VDISK_RETURN_IF_ERROR(flush());
+      VDISK_RETURN_IF_ERROR(out.WriteAt(e.guest, source));
+      continue;
+    }
+    auto& decompressor = decompressors[static_cast<int>(layout.info.compression)];
+    if (!decompressor) decompressor = std::make_unique<Decompressor>(layout.info.compression);
+    if (buffer_size < needed_size) {
+      buffer.reset(new std::byte[needed_size]);  // left uninitialized: always written first
+      buffer_size = needed_size;
+    }
+    const bool follows = pending > 0 && pending_guest + pending == e.guest;
+    if (!follows || needed_size - pending < layout.cluster_size) {
+      VDISK_RETURN_IF_ERROR(flush());
+      pending_guest = e.guest;
+    }
+    VDISK_RETURN_IF_ERROR(
+        decompressor->DecompressCluster(source, {buffer.get() + pending, layout.cluster_size}));
+    pending += e.length;
+  }
+  return flush();
 }
 
 Status CheckCapacity(const Layout& layout, const io::ImageWriter& out) {
@@ -211,7 +239,7 @@ class RandomAccessConverter {
   }
 
   Status Submit(ReadJob job) {
-    uint64_t bytes = job.length + (job.has_compressed ? layout_.cluster_size : 0);
+    uint64_t bytes = job.length + (job.has_compressed ? DecompressBufferBytes(layout_) : 0);
     auto shared = std::make_shared<ReadJob>(std::move(job));
     // When this is refused an error is already recorded, and Run() reports it.
     queue_.Submit(bytes, [this, shared] { return RunJob(*shared); });
@@ -221,18 +249,11 @@ class RandomAccessConverter {
   Status RunJob(const ReadJob& job) {
     if (queue_.failed()) return Status::Ok();
     std::unique_ptr<std::byte[]> buffer(new std::byte[job.length]);
-    std::span<const std::byte> bytes(buffer.get(), job.length);
-    VDISK_RETURN_IF_ERROR(file_.ReadAt(job.host, {buffer.get(), job.length}));
+    std::span<std::byte> bytes(buffer.get(), job.length);
+    VDISK_RETURN_IF_ERROR(file_.ReadAt(job.host, bytes));
+    VDISK_RETURN_IF_ERROR(WriteExtents(layout_, bytes, job.host, job.extents, out_));
     uint64_t written = 0;
-    for (const Extent& e : job.extents) {
-      auto source = bytes.subspan(e.host - job.host, e.host_length);
-      if (e.kind == Extent::Kind::kData) {
-        VDISK_RETURN_IF_ERROR(out_.WriteAt(e.guest, source));
-      } else {
-        VDISK_RETURN_IF_ERROR(DecompressAndWrite(layout_, source, e.guest, e.length, out_));
-      }
-      written += e.length;
-    }
+    for (const Extent& e : job.extents) written += e.length;
     AddProgress(written);
     return Status::Ok();
   }

@@ -18,12 +18,19 @@ inline constexpr uint64_t kMemoryBudget = uint64_t{48} << 20;
 // so that reads over a network stay several deep even on small machines.
 unsigned WorkerCount(const ConvertOptions& options);
 
-Status Cancelled();
+// Decompressed clusters that follow each other in the guest are gathered into one write of up
+// to this many bytes (at least one cluster): fewer, larger writes contend less for the target.
+inline constexpr uint64_t kMaxDecompressedWrite = uint64_t{1} << 20;
 
-// Decompresses one compressed cluster with this thread's decompressor and writes its first
-// `length` bytes (the guest-visible part) at guest offset `guest`.
-Status DecompressAndWrite(const Layout& layout, std::span<const std::byte> compressed,
-                          uint64_t guest, uint64_t length, io::ImageWriter& out);
+// The memory a worker needs to decompress and write the clusters of one task: its write buffer.
+uint64_t DecompressBufferBytes(const Layout& layout);
+
+// Writes `extents` to `out`, in order; their sources lie in `bytes`, which holds the file bytes
+// from offset `host` on. Plain data is written straight from `bytes`; compressed clusters are
+// decompressed with this thread's decompressor into this thread's write buffer, and only their
+// guest-visible part (Extent::length) is written.
+Status WriteExtents(const Layout& layout, std::span<const std::byte> bytes, uint64_t host,
+                    std::span<const Extent> extents, io::ImageWriter& out);
 
 // Checks that `out` can take the whole virtual disk.
 Status CheckCapacity(const Layout& layout, const io::ImageWriter& out);

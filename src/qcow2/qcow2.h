@@ -22,11 +22,6 @@ namespace vdisk::qcow2 {
 
 inline constexpr uint32_t kMagic = 0x514649fb;  // "QFI\xfb"
 
-// The message of the Status returned when ConvertOptions::stop was requested. Its code is
-// kInternal (not kUnavailable, which would invite a retry); test with IsCancelled().
-inline constexpr char kCancelledMessage[] = "cancelled";
-bool IsCancelled(const Status& status);
-
 struct ImageInfo {
   uint32_t version = 0;       // 2 or 3
   uint64_t virtual_size = 0;  // guest-visible bytes
@@ -52,7 +47,7 @@ struct ConvertOptions {
   // Worker threads for reading and decompressing; 0 means std::thread::hardware_concurrency().
   unsigned threads = 0;
   // Checked between batches of work; once requested the conversion stops and returns
-  // Status(kInternal, kCancelledMessage).
+  // Cancelled() (common/status.h).
   std::stop_token stop;
   // When set: total = the virtual size, done = guest bytes processed so far.
   io::Progress* progress = nullptr;

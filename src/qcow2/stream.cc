@@ -436,15 +436,12 @@ class StreamConverter {
     auto batch = std::make_shared<Batch>(Batch{std::move(batch_bytes_), std::move(batch_extents_)});
     batch_bytes_.clear();
     batch_extents_.clear();
-    uint64_t cost = batch->bytes.size() + layout_.cluster_size;
+    uint64_t cost = batch->bytes.size() + DecompressBufferBytes(layout_);
     queue_.Submit(cost, [this, batch]() -> Status {
       if (queue_.failed()) return Status::Ok();
+      VDISK_RETURN_IF_ERROR(WriteExtents(layout_, batch->bytes, 0, batch->extents, out_));
       uint64_t written = 0;
-      for (const Extent& e : batch->extents) {
-        auto source = std::span<const std::byte>(batch->bytes).subspan(e.host, e.host_length);
-        VDISK_RETURN_IF_ERROR(DecompressAndWrite(layout_, source, e.guest, e.length, out_));
-        written += e.length;
-      }
+      for (const Extent& e : batch->extents) written += e.length;
       AddProgress(written);
       return Status::Ok();
     });

@@ -40,15 +40,11 @@ Status WorkQueue::Wait() {
   return first_error_;
 }
 
-bool WorkQueue::failed() const {
-  std::lock_guard lock(mu_);
-  return !first_error_.ok();
-}
-
 void WorkQueue::Fail(Status status) {
   {
     std::lock_guard lock(mu_);
     if (first_error_.ok()) first_error_ = std::move(status);
+    failed_ = !first_error_.ok();
   }
   progress_.notify_all();
 }
@@ -64,10 +60,16 @@ void WorkQueue::Work() {
     Status status = task.run();
     task.run = nullptr;  // release what the task captured before its bytes are released
     lock.lock();
-    if (!status.ok() && first_error_.ok()) first_error_ = std::move(status);
+    if (!status.ok() && first_error_.ok()) {
+      first_error_ = std::move(status);
+      failed_ = true;
+    }
     bytes_in_flight_ -= task.bytes;
     --tasks_in_flight_;
+    // Notified without the lock, so that the woken submitter does not block on it at once.
+    lock.unlock();
     progress_.notify_all();
+    lock.lock();
   }
 }
 

@@ -2,6 +2,7 @@
 // the memory held by queued and running tasks, and the first error kept for the submitter.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -30,7 +31,7 @@ class WorkQueue {
   // Waits until every queued task has finished and returns the first error.
   Status Wait();
 
-  bool failed() const;
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
   // Records an error found outside the tasks (e.g. cancellation), as if a task had failed.
   void Fail(Status status);
 
@@ -50,6 +51,7 @@ class WorkQueue {
   uint64_t tasks_in_flight_ = 0;
   bool stopping_ = false;
   Status first_error_;
+  std::atomic<bool> failed_{false};  // first_error_ is set; read without the lock
   std::vector<std::thread> threads_;
 };
 

@@ -3,6 +3,10 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <limits>
+#include <set>
+
 #include "server/status_response.h"
 
 namespace vdisk::server {
@@ -43,6 +47,61 @@ void Send(const ApiResponse& response, httplib::Response& res) {
   });
 }
 
+std::string PathPattern(const std::string& path) {
+  std::string pattern;
+  for (char c : path) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '/') pattern += '\\';
+    pattern += c;
+  }
+  return pattern;
+}
+
+RawRequest ToRawRequest(const httplib::Request& req) {
+  RawRequest request;
+  request.method = req.method;
+  request.path = req.path;
+  request.header = [&req](const std::string& name) { return req.get_header_value(name); };
+  if (req.has_header("Content-Length")) {
+    request.content_length = req.get_header_value<uint64_t>("Content-Length");
+  }
+  request.multipart = req.is_multipart_form_data();
+  return request;
+}
+
+void SendRaw(const RawResponse& response, httplib::Response& res) {
+  res.status = response.status;
+  res.set_content(response.body, response.content_type.c_str());
+}
+
+// Mounts `route` for GET/HEAD (no body) and POST/PUT (the body read as a stream).
+void Mount(httplib::SSLServer& http, const RawRoute& route) {
+  const std::string pattern = PathPattern(route.path);
+  auto handler = route.handler;
+  http.Get(pattern, [handler](const httplib::Request& req, httplib::Response& res) {
+    RawRequest request = ToRawRequest(req);
+    request.read_body = [](const auto&) { return true; };
+    request.read_multipart = [](const auto&, const auto&) { return true; };
+    SendRaw(handler(request), res);
+  });
+  auto with_body = [handler](const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& content) {
+    RawRequest request = ToRawRequest(req);
+    request.read_body = [&content](const std::function<bool(std::string_view)>& on_data) {
+      return content([&](const char* data, size_t size) { return on_data({data, size}); });
+    };
+    request.read_multipart = [&content](const std::function<bool(const std::string&)>& on_part,
+                                        const std::function<bool(std::string_view)>& on_data) {
+      return content([&](const httplib::MultipartFormData& part) { return on_part(part.name); },
+                     [&](const char* data, size_t size) {
+                       return on_data({data, size});
+                     });
+    };
+    SendRaw(handler(request), res);
+  };
+  http.Post(pattern, with_body);
+  http.Put(pattern, with_body);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(RestHandler& handler, const ServingPki& pki,
@@ -55,7 +114,23 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(RestHandler& handler, cons
     return Internal("cannot load the serving certificate " + pki.server_cert.string());
   size_t threads = options.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(options.max_body_bytes);
+  // Raw routes stream bodies of any size; everything else is held to max_body_bytes here,
+  // before the library would read a body into memory.
+  http.set_payload_max_length(std::numeric_limits<size_t>::max());
+  std::set<std::string> raw_paths;
+  for (const auto& route : options.routes) raw_paths.insert(route.path);
+  http.set_pre_routing_handler([raw_paths, limit = options.max_body_bytes](
+                                   const httplib::Request& req, httplib::Response& res) {
+    if (raw_paths.contains(req.path) || !req.has_header("Content-Length") ||
+        req.get_header_value<uint64_t>("Content-Length") <= limit) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 413;
+    res.set_content(
+        StatusObject(Status(StatusCode::kInvalidArgument, "Request entity too large")).dump(),
+        "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   http.set_tcp_nodelay(true);
   http.set_keep_alive_max_count(100000);
   http.set_read_timeout(std::chrono::seconds(60));
@@ -80,6 +155,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(RestHandler& handler, cons
                        req.body};
     Send(handler.Handle(request), res);
   };
+  for (const auto& route : options.routes) Mount(http, route);  // before the catch-all
   http.Get(".*", serve);
   http.Post(".*", serve);
   http.Put(".*", serve);

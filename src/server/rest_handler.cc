@@ -207,7 +207,14 @@ ApiResponse RestHandler::HandleObject(const ApiRequest& request, const Target& t
       if (!body.ok()) return ErrorResponse(body.status());
       auto options = WriteOptionsOf(request);
       if (!options.ok()) return ErrorResponse(options.status());
+      auto ephemeral = ephemeral_creates_.find(&kind);
+      if (ephemeral != ephemeral_creates_.end()) options->dry_run = true;
       auto created = objects_.Create(kind, target.ns, std::move(body).value(), *options);
+      if (created.ok() && ephemeral != ephemeral_creates_.end()) {
+        auto answered = ephemeral->second(target.ns, std::move(created->object));
+        if (!answered.ok()) return ErrorResponse(answered.status());
+        created->object = std::move(*answered);
+      }
       if (!created.ok()) return ErrorResponse(created.status());
       ApiResponse r = JsonResponse(201, created->object);
       r.warnings = std::move(created->warnings);

@@ -44,6 +44,13 @@ class RestHandler {
  public:
   explicit RestHandler(ObjectService& objects) : objects_(objects) {}
   ApiResponse Handle(const ApiRequest& request);
+  // Serves creates of `kind` without storing anything, as upstream's aggregated APIs do (e.g.
+  // UploadTokenRequest): the object is validated and defaulted like a dry-run create, then
+  // `answer` fills in what the response carries (its status).
+  using EphemeralCreate = std::function<Result<Json>(const std::string& ns, Json object)>;
+  void ServeEphemeralCreate(const Kind& kind, EphemeralCreate answer) {
+    ephemeral_creates_[&kind] = std::move(answer);
+  }
   // Ends every open watch stream soon after; used at shutdown.
   void CloseWatches() { closing_ = true; }
 
@@ -54,6 +61,7 @@ class RestHandler {
   ApiResponse DeleteCollection(const ApiRequest& request, const Target& target);
 
   ObjectService& objects_;
+  std::map<const Kind*, EphemeralCreate> ephemeral_creates_;  // set up before serving
   std::atomic<bool> closing_ = false;
 };
 

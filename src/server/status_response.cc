@@ -30,6 +30,7 @@ const char* Reason(StatusCode code) {
     case StatusCode::kUnavailable:
       return "ServiceUnavailable";
     case StatusCode::kInternal:
+    case StatusCode::kCancelled:
       return "InternalError";
   }
   return "InternalError";
@@ -64,6 +65,7 @@ int HttpCode(StatusCode code) {
     case StatusCode::kUnavailable:
       return 503;
     case StatusCode::kInternal:
+    case StatusCode::kCancelled:
       return 500;
   }
   return 500;

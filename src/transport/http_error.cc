@@ -149,12 +149,6 @@ Status ClassifyCurlCode(CURLcode code, const std::string& detail, std::string_vi
 
 }  // namespace
 
-Status Cancelled() { return Status(StatusCode::kInternal, kCancelledMessage); }
-
-bool IsCancelled(const Status& status) {
-  return status.code() == StatusCode::kInternal && status.message() == kCancelledMessage;
-}
-
 Status ClassifyTransfer(const TransferOutcome& outcome, std::string_view url,
                         std::chrono::seconds stall_timeout) {
   switch (outcome.end) {

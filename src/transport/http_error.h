@@ -14,12 +14,6 @@
 
 namespace vdisk::transport {
 
-// The message of the Status returned when HttpOptions::stop was requested. Its code is kInternal,
-// not kUnavailable, so that nobody retries it; the same convention as qcow2::kCancelledMessage.
-inline constexpr char kCancelledMessage[] = "cancelled";
-Status Cancelled();
-bool IsCancelled(const Status& status);
-
 // Why a transfer ended.
 enum class TransferEnd {
   kCurl,         // curl finished it, successfully or with curl_code

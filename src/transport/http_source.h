@@ -51,7 +51,7 @@ struct HttpOptions {
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{30000};
   // Cancels everything promptly: transfers in flight, back-off waits and blocked reads end with
-  // Status(kInternal, kCancelledMessage) (see IsCancelled in transport/http_error.h).
+  // Cancelled() (common/status.h).
   std::stop_token stop;
   // Called before each retry with the transient failure that caused it (a DataVolume's
   // restartCount counts them). Runs on the thread doing the transfer: for a stream that is the

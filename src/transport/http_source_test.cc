@@ -468,34 +468,6 @@ TEST_F(HttpSourceTest, HttpsWithPrivateCa) {
   EXPECT_EQ(out, content_->substr(777, out.size()));
 }
 
-// Throughput of a stream from VDISK_HTTP_BENCH_URL (for example a 1 GiB file from a local nginx);
-// skipped when it is not set. Prints the rate; asserts nothing about it.
-TEST(HttpSourceBenchmark, StreamThroughput) {
-  const char* url = std::getenv("VDISK_HTTP_BENCH_URL");
-  if (!url) GTEST_SKIP() << "set VDISK_HTTP_BENCH_URL to measure";
-  HttpOptions options;
-  options.url = url;
-  auto source = HttpSource::Open(options);
-  ASSERT_TRUE(source.ok()) << source.status().message();
-  for (size_t read_size : {size_t{64} << 10, size_t{1} << 20, size_t{4} << 20}) {
-    auto stream = (*source)->OpenStream();
-    ASSERT_TRUE(stream.ok());
-    std::vector<std::byte> buffer(read_size);
-    uint64_t total = 0;
-    auto start = Clock::now();
-    for (;;) {
-      auto n = (*stream)->Read(buffer);
-      ASSERT_TRUE(n.ok()) << n.status().message();
-      if (*n == 0) break;
-      total += *n;
-    }
-    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::printf("stream %llu bytes in %.3f s with %zu KiB reads: %.2f GB/s\n",
-                static_cast<unsigned long long>(total), seconds, read_size >> 10,
-                total / seconds / 1e9);
-  }
-}
-
 TEST(ContentRangeTest, Parses) {
   auto range = ParseContentRange("bytes 0-0/100");
   ASSERT_TRUE(range);

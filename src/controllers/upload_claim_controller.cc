@@ -1,0 +1,86 @@
+// UploadClaimController: upload-target claims offered to the upload registry and annotated.
+#include "controllers/upload_claim_controller.h"
+
+#include "controllers/datavolume_controller.h"
+#include "storage/fs_overhead.h"
+
+namespace vdisk::controllers {
+namespace {
+
+const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
+
+bool OwnedByDataVolume(const json& pvc) {
+  const json& refs = Field(Field(pvc, "metadata"), "ownerReferences");
+  if (!refs.is_array()) return false;
+  for (const auto& ref : refs) {
+    if (Str(Field(ref, "kind")) == "DataVolume") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+UploadClaimController::UploadClaimController(server::ObjectService& objects,
+                                             upload::UploadRegistry& uploads,
+                                             std::string scratch_dir)
+    : Controller("upload-claim", objects, PvcKind()),
+      uploads_(uploads),
+      scratch_dir_(std::move(scratch_dir)) {}
+
+Status UploadClaimController::Annotate(const ObjectKey& key, const json& annotations) {
+  auto patched = objects_.Patch(PvcKind(), key.ns, key.name, server::PatchType::kMerge,
+                                {{"metadata", {{"annotations", annotations}}}}, false);
+  return patched.ok() ? Status::Ok() : patched.status();
+}
+
+Result<Requeue> UploadClaimController::Reconcile(const ObjectKey& key) {
+  const upload::ClaimKey claim{key.ns, key.name};
+  auto pvc = objects_.Get(PvcKind(), key.ns, key.name);
+  if (!pvc.ok()) {
+    if (pvc.status().code() != StatusCode::kNotFound) return pvc.status();
+    uploads_.Withdraw(claim, "PersistentVolumeClaim");
+    return Requeue();
+  }
+  const json& annotations = Field(Field(*pvc, "metadata"), "annotations");
+  if (!Field(annotations, kAnnUploadTarget).is_string() || OwnedByDataVolume(*pvc)) {
+    return Requeue();
+  }
+  if (!Field(Field(*pvc, "metadata"), "deletionTimestamp").is_null()) {
+    uploads_.Withdraw(claim, "PersistentVolumeClaim");
+    return Requeue();
+  }
+  const std::string uid = MetaString(*pvc, "uid");
+  if (Str(Field(annotations, kAnnPodPhase)) == "Succeeded") {
+    uploads_.MarkDone(claim, uid);
+    return Requeue();
+  }
+  if (Str(Field(Field(*pvc, "status"), "phase")) != "Bound") return Requeue();
+  auto state = uploads_.State(claim, uid);
+  if (!state) {
+    auto config = objects_.Get(KindOf("cdi.kubevirt.io", "CDIConfig"), "", "config");
+    json cdi_config = config.ok() ? *config : json();
+    std::string class_name = Str(Field(Field(*pvc, "spec"), "storageClassName"));
+    bool preallocate = Field(Field(cdi_config, "status"), "preallocation") == true;
+    VDISK_ASSIGN_OR_RETURN(
+        dataplane::ImportTarget target,
+        VolumeTargetOf(objects_, *pvc, storage::FilesystemOverhead(cdi_config, class_name),
+                       preallocate, scratch_dir_ + "/" + uid));
+    uploads_.Offer(claim, uid, std::move(target), "PersistentVolumeClaim");
+    return Requeue(std::chrono::milliseconds(0));
+  }
+  switch (state->phase) {
+    case upload::UploadState::Phase::kReady:
+      if (Str(Field(annotations, kAnnPodReady)) != "true") {
+        VDISK_RETURN_IF_ERROR(Annotate(key, {{kAnnPodPhase, "Running"}, {kAnnPodReady, "true"}}));
+      }
+      return Requeue();
+    case upload::UploadState::Phase::kUploading:
+      return Requeue(std::chrono::milliseconds(1000));
+    case upload::UploadState::Phase::kSucceeded:
+      VDISK_RETURN_IF_ERROR(Annotate(key, {{kAnnPodPhase, "Succeeded"}, {kAnnPodReady, "false"}}));
+      return Requeue();
+  }
+  return Requeue();
+}
+
+}  // namespace vdisk::controllers

@@ -1,0 +1,229 @@
+"""Uploads (spec 9.20.9): upload DataVolumes, UploadTokenRequest and the upload endpoints, driven
+with kubectl and curl (the protocol is plain HTTP). Each uploaded disk.img is compared with its
+source by `qemu-img compare`."""
+import base64
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import Vdisk, unique, wait_for
+
+VIRTUAL_SIZE = 24 << 20
+
+
+def shell(command):
+    subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+
+
+def build_source(path):
+    """A 24 MiB raw disk: random 1 MiB runs among zeros."""
+    rng = random.Random(5)
+    with open(path, "wb") as f:
+        f.truncate(VIRTUAL_SIZE)
+        for mib in (0, 3, 11, 23):
+            f.seek(mib << 20)
+            f.write(rng.randbytes(1 << 20))
+
+
+IMAGES = {
+    "raw": "cp {src} {out}",
+    "qcow2": "qemu-img convert -O qcow2 {src} {out}",
+    "raw-gz": "gzip -c {src} > {out}",
+    "raw-xz": "xz -c -T0 {src} > {out}",
+    "qcow2-xz": "qemu-img convert -O qcow2 {src} {out}.q && xz -c {out}.q > {out} && rm {out}.q",
+}
+
+
+@pytest.fixture(scope="module")
+def images():
+    work = tempfile.mkdtemp(prefix="vdisk-upload-")
+    source = os.path.join(work, "source.raw")
+    build_source(source)
+    paths = {"source": source, "work": work}
+    for name, recipe in IMAGES.items():
+        paths[name] = os.path.join(work, name + ".img")
+        shell(recipe.format(src=source, out=paths[name]))
+    big = os.path.join(work, "big.qcow2")  # 1 GiB virtual: larger than the test volumes
+    shell(f"qemu-img create -q -f qcow2 {big} 1G")
+    paths["big"] = big
+    try:
+        yield paths
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-upload-")
+    vdisk = Vdisk(data_dir)
+    try:
+        yield vdisk.start()
+    finally:
+        vdisk.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def upload_dv(vdisk, name, size="64Mi"):
+    vdisk.create({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
+                  "metadata": {"name": name, "namespace": "default"},
+                  "spec": {"source": {"upload": {}},
+                           "storage": {"resources": {"requests": {"storage": size}}}}})
+    wait_for(lambda: phase(vdisk, name) == "UploadReady", what=f"{name} UploadReady")
+
+
+def phase(vdisk, name):
+    return vdisk.get_json("dv", name).get("status", {}).get("phase")
+
+
+def token_for(vdisk, pvc):
+    out = vdisk.create({"apiVersion": "upload.cdi.kubevirt.io/v1beta1",
+                        "kind": "UploadTokenRequest",
+                        "metadata": {"name": "token-for-" + pvc, "namespace": "default"},
+                        "spec": {"pvcName": pvc}}, "-o", "json").stdout
+    return json.loads(out)["status"]["token"]
+
+
+def curl(vdisk, path, *args, token=None):
+    """Returns (HTTP status, body)."""
+    headers = ["-H", f"Authorization: Bearer {token}"] if token is not None else []
+    r = subprocess.run(["curl", "-sS", "--cacert", vdisk.ca_path, "-o", "-", "-w", "\n%{http_code}",
+                        *headers, *args, vdisk.url + path], capture_output=True, text=True,
+                       timeout=120)
+    body, _, code = r.stdout.rpartition("\n")
+    return int(code), body
+
+
+def disk_of(vdisk, pvc):
+    pv = vdisk.get_json("pvc", pvc)["spec"]["volumeName"]
+    return os.path.join(vdisk.data_dir, "pools", "default", "csi", pv, "disk.img")
+
+
+def same_disk(a, b):
+    subprocess.run(["qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", a, b], check=True)
+
+
+@pytest.mark.parametrize("fmt", list(IMAGES))
+@pytest.mark.parametrize("path", ["/v1beta1/upload", "/v1beta1/upload-form-async"])
+def test_curl_upload(server, images, fmt, path):
+    name = unique("up")
+    upload_dv(server, name)
+    body = (["-F", f"file=@{images[fmt]}"] if "form" in path
+            else ["--data-binary", f"@{images[fmt]}"])
+    code, text = curl(server, path, *body, token=token_for(server, name))
+    assert code == 200, text
+    wait_for(lambda: phase(server, name) == "Succeeded", what="Succeeded")
+    same_disk(images["source"], disk_of(server, name))
+    pvc = server.get_json("pvc", name)["metadata"]["annotations"]
+    assert pvc["cdi.kubevirt.io/storage.pod.phase"] == "Succeeded"
+    # A finished volume takes no second upload.
+    code, _ = curl(server, "/v1beta1/upload", "--data-binary", f"@{images['raw']}",
+                   token=token_for(server, name))
+    assert code == 409
+
+
+def test_probe_and_proxy_url(server):
+    assert curl(server, "/v1beta1/upload-async", "-I")[0] == 200
+    status = server.get_json("cdiconfig", "config")["status"]
+    assert status["uploadProxyURL"] == server.url
+
+
+def test_tokens_rejected(server, images):
+    name = unique("up")
+    upload_dv(server, name)
+    data = ["--data-binary", f"@{images['raw']}"]
+    assert curl(server, "/v1beta1/upload", *data)[0] == 400  # no token
+    assert curl(server, "/v1beta1/upload", *data, "-H", "Authorization: Basic eDp5")[0] == 400
+    assert curl(server, "/v1beta1/upload", *data, token="not-a-token")[0] == 400
+    good = token_for(server, name)
+    payload, signature = good.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["pvc"] = "someone-else"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    assert curl(server, "/v1beta1/upload", *data, token=forged + "." + signature)[0] == 401
+    assert curl(server, "/v1beta1/upload", *data, token=payload + ".AAAA")[0] == 401
+    # A token for another claim (not accepting uploads) does not reach this one.
+    assert curl(server, "/v1beta1/upload", *data, token=token_for(server, "other"))[0] == 503
+    assert phase(server, name) == "UploadReady"
+    assert curl(server, "/v1beta1/upload", *data, token=good)[0] == 200
+
+
+def test_expired_token(images):
+    data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-upload-ttl-")
+    os.environ["VDISK_UPLOAD_TOKEN_TTL_SECONDS"] = "1"
+    try:
+        vdisk = Vdisk(data_dir).start()
+    finally:
+        del os.environ["VDISK_UPLOAD_TOKEN_TTL_SECONDS"]
+    try:
+        upload_dv(vdisk, "dv")
+        token = token_for(vdisk, "dv")
+        time.sleep(2.1)
+        code, text = curl(vdisk, "/v1beta1/upload", "--data-binary", f"@{images['raw']}",
+                          token=token)
+        assert code == 401 and "expired" in text
+    finally:
+        vdisk.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_image_larger_than_volume(server, images):
+    name = unique("up")
+    upload_dv(server, name)
+    code, text = curl(server, "/v1beta1/upload", "--data-binary", f"@{images['big']}",
+                      token=token_for(server, name))
+    assert code == 400 and "A larger PVC is required" in text, text
+    dv = wait_for(lambda: (lambda d: d if d["status"].get("restartCount") == 1 else None)(
+        server.get_json("dv", name)), what="the failure recorded")
+    assert dv["status"]["phase"] == "UploadReady"
+    running = [c for c in dv["status"]["conditions"] if c["type"] == "Running"][0]
+    assert "A larger PVC is required" in running["message"]
+
+
+def test_killed_client_then_second_upload(server, images):
+    name = unique("up")
+    upload_dv(server, name)
+    proc = subprocess.Popen(["curl", "-sS", "--cacert", server.ca_path, "--limit-rate", "2M",
+                             "-H", f"Authorization: Bearer {token_for(server, name)}",
+                             "--data-binary", f"@{images['raw']}",
+                             server.url + "/v1beta1/upload"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: server.get_json("dv", name)["status"].get("progress", "N/A") != "N/A",
+             what="upload progress")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    wait_for(lambda: server.get_json("dv", name)["status"].get("restartCount") == 1,
+             what="the interrupted upload recorded")
+    assert phase(server, name) == "UploadReady"
+    assert not os.path.exists(disk_of(server, name))  # no half-written disk
+    code, text = curl(server, "/v1beta1/upload", "--data-binary", f"@{images['qcow2']}",
+                      token=token_for(server, name))
+    assert code == 200, text
+    wait_for(lambda: phase(server, name) == "Succeeded", what="Succeeded")
+    same_disk(images["source"], disk_of(server, name))
+
+
+def test_upload_target_pvc(server, images):
+    name = unique("pvc")
+    server.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                   "metadata": {"name": name, "namespace": "default",
+                                "annotations": {
+                                    "cdi.kubevirt.io/storage.upload.target": "",
+                                    "cdi.kubevirt.io/storage.bind.immediate.requested": "true"}},
+                   "spec": {"accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "64Mi"}}}})
+    annotations = lambda: server.get_json("pvc", name)["metadata"].get("annotations", {})  # noqa
+    wait_for(lambda: annotations().get("cdi.kubevirt.io/storage.pod.ready") == "true",
+             what="claim ready for upload")
+    code, text = curl(server, "/v1beta1/upload-async", "--data-binary", f"@{images['raw-gz']}",
+                      token=token_for(server, name))
+    assert code == 200, text
+    wait_for(lambda: annotations().get("cdi.kubevirt.io/storage.pod.phase") == "Succeeded",
+             what="claim populated")
+    same_disk(images["source"], disk_of(server, name))

@@ -10,7 +10,7 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev libisal-dev liblzma-dev libzstd-dev libcurl4-openssl-dev
 )
 TEST_PACKAGES=(
-  python3 python3-pytest python3-yaml curl kubernetes-client
+  python3 python3-pytest python3-yaml curl openssl kubernetes-client
   qemu-utils nginx xz-utils zstd pigz bzip2 e2fsprogs xfsprogs clang libclang-rt-dev
 )
 

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "api/validation_internal.h"
+#include "common/base64.h"
 
 namespace vdisk::api::internal {
 namespace {
@@ -312,24 +313,6 @@ void ValidatePersistentVolumeUpdate(const Json& object, const Json& old_object,
 
 constexpr size_t kMaxDataBytes = 1024 * 1024;  // core.MaxSecretSize, also a ConfigMap's limit
 
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string Base64Encode(const std::string& in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-    out += kBase64Alphabet[(n >> 18) & 63];
-    out += kBase64Alphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kBase64Alphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kBase64Alphabet[n & 63] : '=';
-  }
-  return out;
-}
-
 // The decoded length of padded standard base64 (as Go's []byte JSON decoding requires it),
 // or nullopt when `text` is not that.
 std::optional<size_t> Base64DecodedSize(const std::string& text) {
@@ -337,19 +320,9 @@ std::optional<size_t> Base64DecodedSize(const std::string& text) {
   for (char c : text) {
     if (c != '\r' && c != '\n') s += c;
   }
-  if (s.size() % 4 != 0) return std::nullopt;
-  size_t padding = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool alpha = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
-    if (c == '=') {
-      if (i + 2 < s.size()) return std::nullopt;  // padding only in the last two places
-      ++padding;
-    } else if (!alpha || padding > 0) {
-      return std::nullopt;
-    }
-  }
-  return s.size() / 4 * 3 - padding;
+  std::optional<std::string> decoded = Base64Decode(s);
+  if (!decoded) return std::nullopt;
+  return decoded->size();
 }
 
 // k8s.io/apimachinery IsConfigMapKey.

@@ -1,7 +1,10 @@
 #include "common/clock.h"
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 
 namespace vdisk {
 
@@ -66,6 +69,20 @@ std::string HumanDuration(std::chrono::seconds d) {
   if (s < 2 * kYear) return std::to_string(s / kDay) + "d";
   if (s < 8 * kYear) return fmt(s / kYear, "y", (s % kYear) / kDay, "d");
   return std::to_string(s / kYear) + "y";
+}
+
+std::chrono::milliseconds BackoffDelay(int retry, std::chrono::milliseconds initial,
+                                       std::chrono::milliseconds max) {
+  std::chrono::milliseconds delay = initial;
+  for (int i = 1; i < retry && delay < max; ++i) delay *= 2;
+  return std::min(delay, max);
+}
+
+bool SleepUnlessStopped(std::chrono::milliseconds delay, std::stop_token stop) {
+  std::mutex mutex;
+  std::condition_variable_any woken;
+  std::unique_lock lock(mutex);
+  return !woken.wait_for(lock, stop, delay, [&stop] { return stop.stop_requested(); });
 }
 
 }  // namespace vdisk

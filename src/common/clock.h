@@ -1,8 +1,10 @@
-// Wall-clock times as the Kubernetes API writes them, and kubectl-style ages.
+// Wall-clock times as the Kubernetes API writes them, kubectl-style ages, and the waits of
+// retry loops.
 #pragma once
 
 #include <chrono>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -18,5 +20,12 @@ std::optional<SystemTime> ParseRfc3339(std::string_view text);
 
 // A short human duration as kubectl's AGE column shows it: "45s", "3m12s", "5h", "12d".
 std::string HumanDuration(std::chrono::seconds d);
+
+// The exponential back-off before retry `retry` (1 for the first): initial * 2^(retry-1), at
+// most `max`.
+std::chrono::milliseconds BackoffDelay(int retry, std::chrono::milliseconds initial,
+                                       std::chrono::milliseconds max);
+// Waits `delay` unless `stop` is requested first; returns false when it was.
+bool SleepUnlessStopped(std::chrono::milliseconds delay, std::stop_token stop);
 
 }  // namespace vdisk

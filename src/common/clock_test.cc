@@ -35,5 +35,24 @@ TEST(RandomTest, UuidsAreVersion4AndDistinct) {
   EXPECT_EQ(RandomNameSuffix().size(), 5u);
 }
 
+TEST(BackoffTest, DoublesUpToTheMaximum) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(BackoffDelay(1, 500ms, 30s), 500ms);
+  EXPECT_EQ(BackoffDelay(2, 500ms, 30s), 1000ms);
+  EXPECT_EQ(BackoffDelay(5, 500ms, 30s), 8000ms);
+  EXPECT_EQ(BackoffDelay(20, 500ms, 30s), 30s);
+  EXPECT_EQ(BackoffDelay(1000, 500ms, 30s), 30s);
+}
+
+TEST(SleepUnlessStoppedTest, SleepsOrReturnsAtTheStop) {
+  using namespace std::chrono_literals;
+  EXPECT_TRUE(SleepUnlessStopped(1ms, std::stop_token()));
+  std::stop_source stopped;
+  stopped.request_stop();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(SleepUnlessStopped(60s, stopped.get_token()));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
 }  // namespace
 }  // namespace vdisk

@@ -133,6 +133,17 @@ std::vector<json> Controller::Cached(const api::Kind& kind,
   return objects;
 }
 
+std::vector<ObjectKey> Controller::KeysWhere(const api::Kind& kind,
+                                             const std::function<bool(const json&)>& keep) {
+  std::vector<ObjectKey> keys;
+  auto list = objects_.List(kind, "", {});
+  if (!list.ok()) return keys;
+  for (const auto& object : list->items) {
+    if (keep(object)) keys.push_back(SelfKey(object)[0]);
+  }
+  return keys;
+}
+
 void Controller::WorkLoop() {
   while (!stopping_) {
     ObjectKey key;

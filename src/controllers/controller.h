@@ -58,6 +58,10 @@ class Controller {
   void KeepCache(const api::Kind& kind) { cached_kinds_.insert(&kind); }
   // Returns copies of the objects `keep` accepts.
   std::vector<json> Cached(const api::Kind& kind, const std::function<bool(const json&)>& keep);
+  // The keys of the stored `kind` objects `keep` accepts, read from the store (every object is
+  // parsed: a watch mapping that needs all of a kind pays O(n)). Empty when the list fails.
+  std::vector<ObjectKey> KeysWhere(const api::Kind& kind,
+                                   const std::function<bool(const json&)>& keep);
 
   server::ObjectService& objects_;
   const api::Kind& primary_;

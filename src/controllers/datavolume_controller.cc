@@ -139,13 +139,7 @@ DataVolumeController::DataVolumeController(server::ObjectService& objects,
   if (const api::Kind* profile =
           api::KindRegistry::Get().ByKind("cdi.kubevirt.io", "StorageProfile")) {
     Watches(*profile, [this](const json&) {
-      std::vector<ObjectKey> keys;
-      auto list = objects_.List(DvKind(), "", {});
-      if (!list.ok()) return keys;
-      for (const auto& dv : list->items) {
-        if (Phase(dv) != "Succeeded") keys.push_back(SelfKey(dv)[0]);
-      }
-      return keys;
+      return KeysWhere(DvKind(), [](const json& dv) { return Phase(dv) != "Succeeded"; });
     });
   }
 }

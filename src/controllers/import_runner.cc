@@ -6,7 +6,21 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/clock.h"
+
 namespace vdisk::controllers {
+
+namespace {
+
+// How much of a transfer is done, in percent; unset while its size is unknown.
+std::optional<double> Percent(const io::Progress& progress) {
+  uint64_t total = progress.total.load();
+  if (total == 0) return std::nullopt;
+  return std::min(100.0,
+                  100.0 * static_cast<double>(progress.done.load()) / static_cast<double>(total));
+}
+
+}  // namespace
 
 struct ImportRunner::Entry {
   ImportJob job;
@@ -57,13 +71,7 @@ std::optional<ImportState> ImportRunner::State(const ObjectKey& owner,
   if (it == jobs_.end() || it->second->job.uid != uid) return std::nullopt;
   const Entry& entry = *it->second;
   ImportState state = entry.state;
-  if (state.phase == ImportState::Phase::kRunning) {
-    uint64_t total = entry.progress.total.load();
-    if (total > 0) {
-      state.percent = std::min(100.0, 100.0 * static_cast<double>(entry.progress.done.load()) /
-                                          static_cast<double>(total));
-    }
-  }
+  if (state.phase == ImportState::Phase::kRunning) state.percent = Percent(entry.progress);
   return state;
 }
 
@@ -90,13 +98,9 @@ std::string ImportRunner::Metrics() const {
   for (const auto& [owner, entry] : jobs_) {
     if (entry->state.phase == ImportState::Phase::kQueued) ++queued;
     if (entry->state.phase != ImportState::Phase::kRunning) continue;
-    uint64_t total = entry->progress.total.load();
-    double percent = total == 0 ? 0.0
-                                : 100.0 * static_cast<double>(entry->progress.done.load()) /
-                                      static_cast<double>(total);
     char line[160];
     std::snprintf(line, sizeof line, "kubevirt_cdi_import_progress_total{ownerUID=\"%s\"} %.2f\n",
-                  entry->job.uid.c_str(), std::min(percent, 100.0));
+                  entry->job.uid.c_str(), Percent(entry->progress).value_or(0.0));
     out += line;
   }
   out += "# HELP vdisk_imports_in_flight Imports transferring data now\n";
@@ -135,8 +139,7 @@ void ImportRunner::Update(Entry& entry, const std::function<void(ImportState&)>&
 
 void ImportRunner::Run(Entry& entry, std::stop_token stop) {
   if (!AcquireSlot(stop)) return;
-  std::chrono::milliseconds backoff = options_.initial_backoff;
-  while (!stop.stop_requested()) {
+  for (int restart = 1; !stop.stop_requested(); ++restart) {
     Update(entry, [](ImportState& s) { s.phase = ImportState::Phase::kRunning; });
     auto result = RunOnce(entry, stop);
     if (stop.stop_requested()) break;
@@ -157,6 +160,8 @@ void ImportRunner::Run(Entry& entry, std::stop_token stop) {
       });
       break;
     }
+    std::chrono::milliseconds backoff =
+        BackoffDelay(restart, options_.initial_backoff, options_.max_backoff);
     spdlog::info("import {}/{} restarts in {} ms: {}", entry.job.owner.ns, entry.job.owner.name,
                  backoff.count(), error.message());
     Update(entry, [&](ImportState& s) {
@@ -165,12 +170,7 @@ void ImportRunner::Run(Entry& entry, std::stop_token stop) {
     });
     // Back off without holding a slot, so other imports can use it meanwhile.
     ReleaseSlot();
-    std::mutex sleep_mu;
-    std::condition_variable_any sleeper;
-    std::unique_lock sleep_lock(sleep_mu);
-    sleeper.wait_for(sleep_lock, stop, backoff, [] { return false; });
-    backoff = std::min(backoff * 2, options_.max_backoff);
-    if (!AcquireSlot(stop)) return;
+    if (!SleepUnlessStopped(backoff, stop) || !AcquireSlot(stop)) return;
   }
   ReleaseSlot();
 }

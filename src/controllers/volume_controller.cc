@@ -227,13 +227,7 @@ std::vector<ObjectKey> ClaimBinder::ClaimsOfClass(const std::string& class_name)
 }
 
 std::vector<ObjectKey> ClaimBinder::PendingClaims() {
-  std::vector<ObjectKey> keys;
-  auto list = objects_.List(PvcKind(), "", {});
-  if (!list.ok()) return keys;
-  for (const auto& pvc : list->items) {
-    if (Phase(pvc) != "Bound") keys.push_back(SelfKey(pvc)[0]);
-  }
-  return keys;
+  return KeysWhere(PvcKind(), [](const json& pvc) { return Phase(pvc) != "Bound"; });
 }
 
 Result<Requeue> ClaimBinder::Reconcile(const ObjectKey& key) {

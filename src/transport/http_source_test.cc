@@ -522,13 +522,5 @@ TEST(ClassifyTransferTest, Codes) {
             "no data from http://h/x for 30 s");
 }
 
-TEST(BackoffTest, DoublesUpToTheMaximum) {
-  EXPECT_EQ(BackoffDelay(1, 500ms, 30s), 500ms);
-  EXPECT_EQ(BackoffDelay(2, 500ms, 30s), 1000ms);
-  EXPECT_EQ(BackoffDelay(5, 500ms, 30s), 8000ms);
-  EXPECT_EQ(BackoffDelay(20, 500ms, 30s), 30s);
-  EXPECT_EQ(BackoffDelay(1000, 500ms, 30s), 30s);
-}
-
 }  // namespace
 }  // namespace vdisk::transport

@@ -3,20 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <condition_variable>
-#include <mutex>
-
+#include "common/clock.h"
 #include "transport/http_error.h"
 
 namespace vdisk::transport {
-
-std::chrono::milliseconds BackoffDelay(int retry, std::chrono::milliseconds initial,
-                                       std::chrono::milliseconds max) {
-  std::chrono::milliseconds delay = initial;
-  for (int i = 1; i < retry && delay < max; ++i) delay *= 2;
-  return std::min(delay, max);
-}
 
 RetryBudget::RetryBudget(const HttpOptions& options, std::stop_token stop)
     : options_(options), stop_(std::move(stop)) {}
@@ -35,11 +25,7 @@ Status RetryBudget::AfterFailure(const Status& cause, bool made_progress) {
                failures_in_a_row_ + 1, options_.max_attempts, cause.message());
   if (options_.on_retry) options_.on_retry(cause);
 
-  std::mutex mutex;
-  std::condition_variable_any woken;
-  std::unique_lock lock(mutex);
-  woken.wait_for(lock, stop_, delay, [] { return false; });
-  if (stop_.stop_requested()) return Cancelled();
+  if (!SleepUnlessStopped(delay, stop_)) return Cancelled();
   return Status::Ok();
 }
 

@@ -29,8 +29,4 @@ class RetryBudget {
   int failures_in_a_row_ = 0;
 };
 
-// The back-off before retry `retry` (1 for the first): initial * 2^(retry-1), at most `max`.
-std::chrono::milliseconds BackoffDelay(int retry, std::chrono::milliseconds initial,
-                                       std::chrono::milliseconds max);
-
 }  // namespace vdisk::transport

@@ -8,10 +8,11 @@ BUILD_PACKAGES=(
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libsqlite3-dev
   libgtest-dev libgmock-dev libisal-dev liblzma-dev libzstd-dev libcurl4-openssl-dev
+  libyaml-cpp-dev
 )
 TEST_PACKAGES=(
   python3 python3-pytest python3-yaml curl openssl kubernetes-client
-  qemu-utils nginx xz-utils zstd pigz bzip2 e2fsprogs xfsprogs clang libclang-rt-dev
+  qemu-utils nginx xz-utils zstd pigz bzip2 e2fsprogs xfsprogs genisoimage clang libclang-rt-dev
 )
 
 want=("${BUILD_PACKAGES[@]}")

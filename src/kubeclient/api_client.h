@@ -1,0 +1,41 @@
+// ApiClient: blocking JSON calls to a Kubernetes-compatible API server, authenticated as the
+// kubeconfig says, over libcurl. Errors carry the server's Status message and map its HTTP code
+// to a StatusCode (404 NotFound, 409 AlreadyExists/Conflict, 422 Invalid, ...); a server that
+// cannot be reached, or answers 429/5xx, is Unavailable.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "kubeclient/kubeconfig.h"
+
+namespace vdisk::kubeclient {
+
+// Sets `easy`'s TLS options: CA, verification, client certificate. The settings must outlive
+// the transfers made with `easy` (libcurl keeps pointers to them).
+void ConfigureTls(CURL* easy, const TlsSettings& tls);
+
+class ApiClient {
+ public:
+  explicit ApiClient(ClusterAccess access);
+  ~ApiClient();
+  ApiClient(const ApiClient&) = delete;
+  ApiClient& operator=(const ApiClient&) = delete;
+
+  const ClusterAccess& access() const { return access_; }
+
+  // `path` starts with /api or /apis, e.g. /apis/cdi.kubevirt.io/v1beta1/namespaces/ns/datavolumes.
+  Result<nlohmann::json> Get(const std::string& path);
+  Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body);
+
+ private:
+  Result<nlohmann::json> Call(const char* method, const std::string& path, const std::string* body);
+
+  ClusterAccess access_;
+  CURL* easy_;  // reused, so that the connection is kept alive between calls
+};
+
+}  // namespace vdisk::kubeclient

@@ -1,0 +1,127 @@
+// UploadImage over libcurl (see upload_client.h).
+#include "kubeclient/upload_client.h"
+
+#include <curl/curl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "kubeclient/api_client.h"
+
+namespace vdisk::kubeclient {
+namespace {
+
+constexpr size_t kMaxAnswerBytes = 64 << 10;  // a refusal's reason, never an image
+
+struct Transfer {
+  std::FILE* image = nullptr;
+  std::optional<uint64_t> total;
+  const UploadRequest* request = nullptr;
+  std::string answer;
+  int read_errno = 0;
+};
+
+size_t ReadImage(char* buffer, size_t size, size_t count, void* self) {
+  auto* transfer = static_cast<Transfer*>(self);
+  size_t got = std::fread(buffer, 1, size * count, transfer->image);
+  if (got == 0 && std::ferror(transfer->image)) {
+    transfer->read_errno = errno;
+    return CURL_READFUNC_ABORT;
+  }
+  return got;
+}
+
+size_t KeepAnswer(char* data, size_t size, size_t count, void* self) {
+  auto* transfer = static_cast<Transfer*>(self);
+  size_t bytes = size * count;
+  size_t room = kMaxAnswerBytes - std::min(kMaxAnswerBytes, transfer->answer.size());
+  transfer->answer.append(data, std::min(bytes, room));
+  return bytes;
+}
+
+int ReportProgress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t sent) {
+  auto* transfer = static_cast<Transfer*>(self);
+  if (transfer->request->on_progress) {
+    transfer->request->on_progress(static_cast<uint64_t>(sent), transfer->total);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<UploadAnswer> UploadImage(const UploadRequest& request) {
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> image(std::fopen(request.image.c_str(), "rb"),
+                                                           &std::fclose);
+  if (!image) {
+    return NotFound("cannot open " + request.image.string() + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fileno(image.get()), &st) != 0) {
+    return Internal("cannot stat " + request.image.string() + ": " + std::strerror(errno));
+  }
+  Transfer transfer;
+  transfer.image = image.get();
+  transfer.request = &request;
+  if (S_ISREG(st.st_mode)) transfer.total = static_cast<uint64_t>(st.st_size);
+  std::setvbuf(image.get(), nullptr, _IOFBF, 1 << 20);
+
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), &curl_easy_cleanup);
+  if (!easy) return Internal("cannot initialise libcurl");
+  CURL* e = easy.get();
+  char error[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
+  // A server that takes nothing for a minute is gone; a slow link still gets through.
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(e, CURLOPT_READFUNCTION, ReadImage);
+  curl_easy_setopt(e, CURLOPT_READDATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, KeepAnswer);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, ReportProgress);
+  curl_easy_setopt(e, CURLOPT_XFERINFODATA, &transfer);
+  ConfigureTls(e, request.tls);
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  auto add_header = [&](const std::string& line) {
+    headers.reset(curl_slist_append(headers.release(), line.c_str()));
+  };
+  add_header("Authorization: Bearer " + request.token);
+  add_header("Content-Type: application/octet-stream");
+  add_header("Expect:");  // send at once rather than wait for "100 Continue"
+  if (transfer.total) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(*transfer.total));
+  } else {
+    add_header("Transfer-Encoding: chunked");
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
+
+  CURLcode code = curl_easy_perform(e);
+  if (transfer.read_errno != 0) {
+    return Internal("cannot read " + request.image.string() + ": " +
+                    std::strerror(transfer.read_errno));
+  }
+  long http = 0;
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &http);
+  // A server refusing early may close the connection while the body is still being sent; its
+  // answer is what counts then.
+  if (code != CURLE_OK && http == 0) {
+    return Unavailable("upload to " + request.url + " failed: " +
+                       (error[0] != '\0' ? std::string(error) : curl_easy_strerror(code)));
+  }
+  if (request.on_progress && code == CURLE_OK) {
+    curl_off_t sent = 0;
+    curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &sent);
+    request.on_progress(static_cast<uint64_t>(sent), transfer.total);
+  }
+  return UploadAnswer{http, transfer.answer};
+}
+
+}  // namespace vdisk::kubeclient

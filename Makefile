@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 SERVE_ARGS ?= --data-dir vdisk-data --listen 127.0.0.1:8443
 PYTEST     := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test-deps build serve test format-check unit unit-asan e2e fuzz bench bench-import
+.PHONY: all deps test-deps build serve test format-check unit unit-asan e2e fuzz bench bench-import bench-upload
 
 all: build
 
@@ -50,3 +50,6 @@ bench: build
 
 bench-import: build test-deps
 	bench/import
+
+bench-upload: build test-deps
+	bench/upload

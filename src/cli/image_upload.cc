@@ -6,14 +6,17 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "api/quantity.h"
 #include "cli/progress_display.h"
 #include "common/clock.h"
+#include "dataplane/format.h"
 #include "kubeclient/api_client.h"
 #include "kubeclient/upload_client.h"
+#include "qcow2/sparse_stream.h"
 
 namespace vdisk::cli {
 namespace {
@@ -22,7 +25,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxUploadAttempts = 5;
-constexpr auto kPollInterval = std::chrono::milliseconds(500);
+constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr const char* kAnnUploadTarget = "cdi.kubevirt.io/storage.upload.target";
 constexpr const char* kAnnBindImmediate = "cdi.kubevirt.io/storage.bind.immediate.requested";
 constexpr const char* kAnnPodPhase = "cdi.kubevirt.io/storage.pod.phase";
@@ -229,6 +232,38 @@ kubeclient::TlsSettings UploadTls(const ImageUploadOptions& options,
   return tls;
 }
 
+// What goes on the wire for the image at `path`. A raw image (or ISO) in a regular file is sent
+// as a qcow2 stream that maps only its data, so its holes never travel; anything else (qcow2,
+// compressed images, pipes) is sent as it is.
+Status PrepareBody(const std::string& path, bool regular_file, kubeclient::UploadRequest& request) {
+  request.open_body = [path] { return kubeclient::OpenFileBody(path); };
+  request.body_size.reset();
+  if (!regular_file) return Status::Ok();
+  VDISK_ASSIGN_OR_RETURN(std::unique_ptr<io::Reader> file, kubeclient::OpenFileBody(path));
+  std::vector<std::byte> head(dataplane::kFormatHeadSize);
+  size_t got = 0;
+  while (got < head.size()) {
+    VDISK_ASSIGN_OR_RETURN(size_t n, file->Read(std::span(head).subspan(got)));
+    if (n == 0) break;
+    got += n;
+  }
+  dataplane::Format format = dataplane::DetectFormat(std::span(head).first(got));
+  auto sparse = qcow2::SparseStream::Open(path);
+  if ((format != dataplane::Format::kRaw && format != dataplane::Format::kIso) || !sparse.ok()) {
+    request.body_size = std::filesystem::file_size(path);
+    return Status::Ok();
+  }
+  std::printf("%s is %s: sending its %s of data as a sparse qcow2 stream\n", path.c_str(),
+              std::string(dataplane::FormatName(format)).c_str(),
+              HumanBytes(static_cast<double>((*sparse)->data_bytes())).c_str());
+  request.body_size = (*sparse)->size();
+  request.open_body = [path]() -> Result<std::unique_ptr<io::Reader>> {
+    VDISK_ASSIGN_OR_RETURN(auto stream, qcow2::SparseStream::Open(path));
+    return std::unique_ptr<io::Reader>(std::move(stream));
+  };
+  return Status::Ok();
+}
+
 // One upload attempt's outcome: done, worth retrying, or a final error.
 struct Attempt {
   Status status;
@@ -313,7 +348,7 @@ Status Run(const ImageUploadOptions& options) {
   kubeclient::UploadRequest request;
   request.url = url;
   request.tls = UploadTls(options, access, url);
-  request.image = options.image_path;
+  VDISK_RETURN_IF_ERROR(PrepareBody(options.image_path, seekable, request));
   const bool terminal = ::isatty(fileno(stdout)) == 1;
   std::printf("Uploading %s to %s\n", options.image_path.c_str(), url.c_str());
   std::fflush(stdout);

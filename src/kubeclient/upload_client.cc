@@ -2,7 +2,6 @@
 #include "kubeclient/upload_client.h"
 
 #include <curl/curl.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -17,22 +16,37 @@ namespace {
 constexpr size_t kMaxAnswerBytes = 64 << 10;  // a refusal's reason, never an image
 
 struct Transfer {
-  std::FILE* image = nullptr;
-  std::optional<uint64_t> total;
+  io::Reader* body = nullptr;
   const UploadRequest* request = nullptr;
   std::string answer;
-  int read_errno = 0;
+  Status body_error;
 };
 
-size_t ReadImage(char* buffer, size_t size, size_t count, void* self) {
+size_t ReadBody(char* buffer, size_t size, size_t count, void* self) {
   auto* transfer = static_cast<Transfer*>(self);
-  size_t got = std::fread(buffer, 1, size * count, transfer->image);
-  if (got == 0 && std::ferror(transfer->image)) {
-    transfer->read_errno = errno;
+  auto got = transfer->body->Read(std::as_writable_bytes(std::span(buffer, size * count)));
+  if (!got.ok()) {
+    transfer->body_error = got.status();
     return CURL_READFUNC_ABORT;
   }
-  return got;
+  return *got;
 }
+
+class FileBody : public io::Reader {
+ public:
+  explicit FileBody(std::FILE* file) : file_(file) {}
+  ~FileBody() override { std::fclose(file_); }
+  Result<size_t> Read(std::span<std::byte> out) override {
+    size_t got = std::fread(out.data(), 1, out.size(), file_);
+    if (got == 0 && std::ferror(file_)) {
+      return Internal(std::string("cannot read the image: ") + std::strerror(errno));
+    }
+    return got;
+  }
+
+ private:
+  std::FILE* file_;
+};
 
 size_t KeepAnswer(char* data, size_t size, size_t count, void* self) {
   auto* transfer = static_cast<Transfer*>(self);
@@ -45,28 +59,26 @@ size_t KeepAnswer(char* data, size_t size, size_t count, void* self) {
 int ReportProgress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t sent) {
   auto* transfer = static_cast<Transfer*>(self);
   if (transfer->request->on_progress) {
-    transfer->request->on_progress(static_cast<uint64_t>(sent), transfer->total);
+    transfer->request->on_progress(static_cast<uint64_t>(sent), transfer->request->body_size);
   }
   return 0;
 }
 
 }  // namespace
 
+Result<std::unique_ptr<io::Reader>> OpenFileBody(const std::filesystem::path& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr)
+    return NotFound("cannot open " + path.string() + ": " + std::strerror(errno));
+  std::setvbuf(file, nullptr, _IOFBF, 1 << 20);
+  return std::unique_ptr<io::Reader>(std::make_unique<FileBody>(file));
+}
+
 Result<UploadAnswer> UploadImage(const UploadRequest& request) {
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> image(std::fopen(request.image.c_str(), "rb"),
-                                                           &std::fclose);
-  if (!image) {
-    return NotFound("cannot open " + request.image.string() + ": " + std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fileno(image.get()), &st) != 0) {
-    return Internal("cannot stat " + request.image.string() + ": " + std::strerror(errno));
-  }
+  VDISK_ASSIGN_OR_RETURN(std::unique_ptr<io::Reader> body, request.open_body());
   Transfer transfer;
-  transfer.image = image.get();
+  transfer.body = body.get();
   transfer.request = &request;
-  if (S_ISREG(st.st_mode)) transfer.total = static_cast<uint64_t>(st.st_size);
-  std::setvbuf(image.get(), nullptr, _IOFBF, 1 << 20);
 
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), &curl_easy_cleanup);
   if (!easy) return Internal("cannot initialise libcurl");
@@ -80,7 +92,7 @@ Result<UploadAnswer> UploadImage(const UploadRequest& request) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(e, CURLOPT_READFUNCTION, ReadImage);
+  curl_easy_setopt(e, CURLOPT_READFUNCTION, ReadBody);
   curl_easy_setopt(e, CURLOPT_READDATA, &transfer);
   curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, KeepAnswer);
@@ -96,18 +108,15 @@ Result<UploadAnswer> UploadImage(const UploadRequest& request) {
   add_header("Authorization: Bearer " + request.token);
   add_header("Content-Type: application/octet-stream");
   add_header("Expect:");  // send at once rather than wait for "100 Continue"
-  if (transfer.total) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(*transfer.total));
+  if (request.body_size) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(*request.body_size));
   } else {
     add_header("Transfer-Encoding: chunked");
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
 
   CURLcode code = curl_easy_perform(e);
-  if (transfer.read_errno != 0) {
-    return Internal("cannot read " + request.image.string() + ": " +
-                    std::strerror(transfer.read_errno));
-  }
+  if (!transfer.body_error.ok()) return transfer.body_error;
   long http = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &http);
   // A server refusing early may close the connection while the body is still being sent; its
@@ -119,7 +128,7 @@ Result<UploadAnswer> UploadImage(const UploadRequest& request) {
   if (request.on_progress && code == CURLE_OK) {
     curl_off_t sent = 0;
     curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &sent);
-    request.on_progress(static_cast<uint64_t>(sent), transfer.total);
+    request.on_progress(static_cast<uint64_t>(sent), request.body_size);
   }
   return UploadAnswer{http, transfer.answer};
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "common/io.h"
 #include "common/status.h"
 #include "kubeclient/kubeconfig.h"
 
@@ -17,9 +18,11 @@ struct UploadRequest {
   std::string url;  // e.g. https://host:port/v1beta1/upload
   std::string token;
   TlsSettings tls;
-  std::filesystem::path image;  // a regular file, or a pipe (sent chunked, without a length)
-  // Called with the bytes sent so far and the image's size (nullopt for a pipe), at most a few
-  // times a second and once at the end.
+  // Opens the body from its first byte (once per attempt), and its length; without a length the
+  // body is sent chunked.
+  std::function<Result<std::unique_ptr<io::Reader>>()> open_body;
+  std::optional<uint64_t> body_size;
+  // Called with the bytes sent so far and body_size, often while sending and once at the end.
   std::function<void(uint64_t sent, std::optional<uint64_t> total)> on_progress;
 };
 
@@ -29,8 +32,11 @@ struct UploadAnswer {
 };
 
 // The server's answer, whatever its status; Unavailable when the transfer itself failed (the
-// connection broke, or the server could not be reached), NotFound when the image cannot be
-// opened.
+// connection broke, or the server could not be reached); the body's own error when it could
+// not be opened or read.
 Result<UploadAnswer> UploadImage(const UploadRequest& request);
+
+// A local file (or a pipe) read front to back, as an upload body.
+Result<std::unique_ptr<io::Reader>> OpenFileBody(const std::filesystem::path& path);
 
 }  // namespace vdisk::kubeclient

@@ -109,6 +109,30 @@ TEST(FileImageWriter, RefusesWritesAtOrPastCapacity) {
   EXPECT_EQ(FileSize(FileImageWriter::PartialPath(dir / "disk.img")), kMiB);
 }
 
+// Long runs take the direct-I/O path in their aligned middle and the buffered one at their
+// edges; runs larger than one bounce buffer are split. Every byte must land where it belongs.
+TEST(FileImageWriter, LongUnalignedRunsLandExactly) {
+  TempDir dir;
+  const std::string path = dir / "disk.img";
+  Result<std::unique_ptr<FileImageWriter>> writer =
+      FileImageWriter::Create({path, 16 * kMiB, false, false});
+  ASSERT_TRUE(writer.ok());
+  std::vector<std::byte> expected(16 * kMiB);
+  auto write = [&](uint64_t offset, size_t size, uint8_t seed) {
+    std::vector<std::byte> data(size);
+    for (size_t i = 0; i < size; ++i) data[i] = std::byte(static_cast<uint8_t>(seed + i * 7));
+    ASSERT_TRUE((*writer)->WriteAt(offset, data).ok());
+    std::copy(data.begin(), data.end(), expected.begin() + static_cast<ptrdiff_t>(offset));
+  };
+  write(1000, 5 * kMiB + 123, 1);    // unaligned both ends, more than one bounce buffer
+  write(6 * kMiB, 64 * 1024, 2);     // exactly the direct threshold, aligned
+  write(7 * kMiB + 4095, 70000, 3);  // too short an aligned middle: buffered
+  write(9 * kMiB + 512, 2 * kMiB, 4);
+  write(16 * kMiB - 100, 100, 5);  // the last bytes of the volume
+  ASSERT_TRUE((*writer)->Commit().ok());
+  EXPECT_TRUE(testing::HoldsImage(path, expected, 16 * kMiB));
+}
+
 TEST(FileImageWriter, ConcurrentDisjointWrites) {
   TempDir dir;
   const std::string path = dir / "disk.img";

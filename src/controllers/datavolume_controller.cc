@@ -264,7 +264,8 @@ Result<Requeue> DataVolumeController::EnsureClaim(const json& dv) {
 Result<Requeue> DataVolumeController::FollowClaim(const json& dv, const json& pvc) {
   const std::string name = MetaString(pvc, "name");
   if (Phase(dv) == "Succeeded" && UploadSource(dv).is_object()) {
-    options_.uploads->MarkDone({MetaString(pvc, "namespace"), name}, MetaString(dv, "uid"));
+    options_.uploads->MarkDone({MetaString(pvc, "namespace"), name}, MetaString(dv, "uid"),
+                               "DataVolume");
   }
   if (Phase(dv) == "Succeeded" || Phase(dv) == "Failed") return Requeue();
   if (Phase(pvc) != "Bound") {

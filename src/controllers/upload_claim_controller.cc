@@ -9,6 +9,9 @@ namespace {
 
 const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
 
+// How this controller's offers are told from the DataVolumeController's in the registry.
+constexpr const char* kOfferedBy = "PersistentVolumeClaim";
+
 bool OwnedByDataVolume(const json& pvc) {
   const json& refs = Field(Field(pvc, "metadata"), "ownerReferences");
   if (!refs.is_array()) return false;
@@ -38,7 +41,7 @@ Result<Requeue> UploadClaimController::Reconcile(const ObjectKey& key) {
   auto pvc = objects_.Get(PvcKind(), key.ns, key.name);
   if (!pvc.ok()) {
     if (pvc.status().code() != StatusCode::kNotFound) return pvc.status();
-    uploads_.Withdraw(claim, "PersistentVolumeClaim");
+    uploads_.Withdraw(claim, kOfferedBy);
     return Requeue();
   }
   const json& annotations = Field(Field(*pvc, "metadata"), "annotations");
@@ -46,12 +49,12 @@ Result<Requeue> UploadClaimController::Reconcile(const ObjectKey& key) {
     return Requeue();
   }
   if (!Field(Field(*pvc, "metadata"), "deletionTimestamp").is_null()) {
-    uploads_.Withdraw(claim, "PersistentVolumeClaim");
+    uploads_.Withdraw(claim, kOfferedBy);
     return Requeue();
   }
   const std::string uid = MetaString(*pvc, "uid");
   if (Str(Field(annotations, kAnnPodPhase)) == "Succeeded") {
-    uploads_.MarkDone(claim, uid);
+    uploads_.MarkDone(claim, uid, kOfferedBy);
     return Requeue();
   }
   if (Str(Field(Field(*pvc, "status"), "phase")) != "Bound") return Requeue();
@@ -65,7 +68,7 @@ Result<Requeue> UploadClaimController::Reconcile(const ObjectKey& key) {
         dataplane::ImportTarget target,
         VolumeTargetOf(objects_, *pvc, storage::FilesystemOverhead(cdi_config, class_name),
                        preallocate, scratch_dir_ + "/" + uid));
-    uploads_.Offer(claim, uid, std::move(target), "PersistentVolumeClaim");
+    uploads_.Offer(claim, uid, std::move(target), kOfferedBy);
     return Requeue(std::chrono::milliseconds(0));
   }
   switch (state->phase) {

@@ -1,9 +1,14 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <limits>
 #include <set>
 
@@ -68,7 +73,57 @@ RawRequest ToRawRequest(const httplib::Request& req) {
   return request;
 }
 
-void SendRaw(const RawResponse& response, httplib::Response& res) {
+// Whether the request carries a body (RFC 9112 6.3: chunked, or a Content-Length above 0).
+bool HasBody(const httplib::Request& req) {
+  return req.has_header("Transfer-Encoding") ||
+         req.get_header_value<uint64_t>("Content-Length") > 0;
+}
+
+// How long a connection being closed waits for the client to stop sending (see Linger).
+constexpr std::chrono::seconds kLingerTime{2};
+
+// Called once the answer is written and before the connection closes: sends FIN, then reads and
+// drops what the client still sends until it closes its side (or kLingerTime passes). Closing a
+// socket with unread bytes resets the connection, and a client still sending its body would get
+// the reset (a "broken pipe") in place of the answer.
+void Linger(int fd) {
+  if (fd < 0 || ::shutdown(fd, SHUT_WR) != 0) return;
+  const auto deadline = std::chrono::steady_clock::now() + kLingerTime;
+  char dropped[16 << 10];
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd readable{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) return;
+    ssize_t n = ::recv(fd, dropped, sizeof dropped, 0);
+    if (n == 0 || (n < 0 && errno != EINTR)) return;
+  }
+}
+
+// Answers and then closes the connection: for a request whose body was not read to its end,
+// whose rest would otherwise be parsed as the next request on the kept-alive connection.
+// cpp-httplib keeps a connection open whatever the response's headers say; it closes one when
+// writing the response fails, so the body goes out through a content provider that writes all
+// of it, lingers, and then reports a failure.
+void SendAndClose(const httplib::Request& req, int status, std::string body,
+                  const std::string& content_type, httplib::Response& res) {
+  const int fd = req.ssl != nullptr ? SSL_get_fd(req.ssl) : -1;
+  res.status = status;
+  res.set_header("Connection", "close");
+  res.set_header("Content-Length", std::to_string(body.size()));
+  res.set_content_provider(content_type,
+                           [fd, body = std::move(body)](size_t, httplib::DataSink& sink) {
+                             if (body.empty() || sink.write(body.data(), body.size())) Linger(fd);
+                             return false;
+                           });
+}
+
+void SendRaw(const httplib::Request& req, const RawResponse& response, httplib::Response& res,
+             bool body_unread) {
+  if (body_unread) {
+    SendAndClose(req, response.status, response.body, response.content_type, res);
+    return;
+  }
   res.status = response.status;
   res.set_content(response.body, response.content_type.c_str());
 }
@@ -81,22 +136,30 @@ void Mount(httplib::SSLServer& http, const RawRoute& route) {
     RawRequest request = ToRawRequest(req);
     request.read_body = [](const auto&) { return true; };
     request.read_multipart = [](const auto&, const auto&) { return true; };
-    SendRaw(handler(request), res);
+    SendRaw(req, handler(request), res,
+            /*body_unread=*/HasBody(req));  // a GET's body is never read
   });
   auto with_body = [handler](const httplib::Request& req, httplib::Response& res,
                              const httplib::ContentReader& content) {
     RawRequest request = ToRawRequest(req);
-    request.read_body = [&content](const std::function<bool(std::string_view)>& on_data) {
-      return content([&](const char* data, size_t size) { return on_data({data, size}); });
+    // True once a reader ran to the body's end: the connection can then serve another request.
+    bool body_read = !HasBody(req);
+    request.read_body = [&content,
+                         &body_read](const std::function<bool(std::string_view)>& on_data) {
+      body_read = content([&](const char* data, size_t size) { return on_data({data, size}); });
+      return body_read;
     };
-    request.read_multipart = [&content](const std::function<bool(const std::string&)>& on_part,
-                                        const std::function<bool(std::string_view)>& on_data) {
-      return content([&](const httplib::MultipartFormData& part) { return on_part(part.name); },
-                     [&](const char* data, size_t size) {
-                       return on_data({data, size});
-                     });
+    request.read_multipart = [&content, &body_read](
+                                 const std::function<bool(const std::string&)>& on_part,
+                                 const std::function<bool(std::string_view)>& on_data) {
+      body_read =
+          content([&](const httplib::MultipartFormData& part) { return on_part(part.name); },
+                  [&](const char* data, size_t size) {
+                    return on_data({data, size});
+                  });
+      return body_read;
     };
-    SendRaw(handler(request), res);
+    SendRaw(req, handler(request), res, !body_read);
   };
   http.Post(pattern, with_body);
   http.Put(pattern, with_body);
@@ -125,10 +188,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(RestHandler& handler, cons
         req.get_header_value<uint64_t>("Content-Length") <= limit) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
-    res.status = 413;
-    res.set_content(
+    // The body is refused unread.
+    SendAndClose(
+        req, 413,
         StatusObject(Status(StatusCode::kInvalidArgument, "Request entity too large")).dump(),
-        "application/json");
+        "application/json", res);
     return httplib::Server::HandlerResponse::Handled;
   });
   http.set_tcp_nodelay(true);

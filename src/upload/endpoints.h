@@ -11,6 +11,8 @@
 //   409  the claim already holds an uploaded image
 //   503  the claim is not ready for an upload (after waiting up to 10 s), or one is running
 //   200  the image is on the volume, validated and synced
+// An answer given before the body was read to its end closes the connection (the server does
+// that for raw routes), so a refused body is never taken for the next request.
 // The body streams into dataplane::ImportImage through a bounded ring: memory stays bounded,
 // nothing is buffered whole, and an image too large for the claim is refused as soon as its
 // header arrives. The async paths answer the same way (the stream is converted as it arrives,

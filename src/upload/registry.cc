@@ -26,12 +26,15 @@ void UploadRegistry::Offer(const ClaimKey& key, const std::string& uid,
   Notify(key);
 }
 
-void UploadRegistry::MarkDone(const ClaimKey& key, const std::string& uid) {
+void UploadRegistry::MarkDone(const ClaimKey& key, const std::string& uid,
+                              const std::string& offered_by) {
   std::lock_guard lock(mu_);
   Slot& slot = slots_[key];
-  if (slot.uid == uid && slot.populated) return;
+  if (slot.uid == uid && slot.populated && slot.offered_by == offered_by) return;
+  slot.stop.request_stop();  // an upload into a replaced offer must not go on writing
   slot = Slot();
   slot.uid = uid;
+  slot.offered_by = offered_by;
   slot.serial = next_serial_++;
   slot.populated = true;
   slot.state.phase = UploadState::Phase::kSucceeded;

@@ -51,8 +51,9 @@ class UploadRegistry {
   // the old offer, cancelling its upload). `offered_by` names the controller that owns it.
   void Offer(const ClaimKey& key, const std::string& uid, dataplane::ImportTarget target,
              const std::string& offered_by);
-  // Records that the claim is populated, so uploads get 409 (e.g. after a restart).
-  void MarkDone(const ClaimKey& key, const std::string& uid);
+  // Records that the claim is populated, so uploads get 409 (e.g. after a restart); like an
+  // offer, it belongs to `offered_by` and goes with Withdraw.
+  void MarkDone(const ClaimKey& key, const std::string& uid, const std::string& offered_by);
   // Stops accepting uploads for `key` if `offered_by` offered it, cancelling one that runs;
   // returns once it let go.
   void Withdraw(const ClaimKey& key, const std::string& offered_by);

@@ -1,6 +1,6 @@
-"""Uploads (spec 9.20.9): upload DataVolumes, UploadTokenRequest and the upload endpoints, driven
-with kubectl and curl (the protocol is plain HTTP). Each uploaded disk.img is compared with its
-source by `qemu-img compare`."""
+"""Uploads (spec 9.20.9, and 9.20.10 into local Block volumes): upload DataVolumes,
+UploadTokenRequest and the upload endpoints, driven with kubectl and curl (the protocol is plain
+HTTP). Each uploaded disk.img or block device is compared with its source by `qemu-img compare`."""
 import base64
 import json
 import os
@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import Vdisk, unique, wait_for
+from test_storage import local_pv, storage_class
 
 VIRTUAL_SIZE = 24 << 20
 
@@ -226,4 +227,130 @@ def test_upload_target_pvc(server, images):
     assert code == 200, text
     wait_for(lambda: annotations().get("cdi.kubevirt.io/storage.pod.phase") == "Succeeded",
              what="claim populated")
+    same_disk(images["source"], disk_of(server, name))
+
+
+# ---- 9.20.10 local block volumes -----------------------------------------------------------------
+
+BLOCK_SIZE = 64 << 20  # the block volume: larger than the image, smaller than images["big"]
+
+
+def fill_with_junk(path, size):
+    """Non-zero bytes everywhere, so a region the upload leaves unwritten shows in the compare."""
+    with open(path, "wb") as f:
+        for _ in range(size >> 20):
+            f.write(b"\xa5" * (1 << 20))
+
+
+@pytest.fixture
+def stand_in(tmp_path):
+    """A regular file standing in for a block device."""
+    path = str(tmp_path / "loop10")
+    fill_with_junk(path, BLOCK_SIZE)
+    return path
+
+
+@pytest.fixture
+def loop_device(tmp_path):
+    """A real loop device over a file; detached afterwards."""
+    if os.geteuid() != 0 or not shutil.which("losetup") or not os.path.exists("/dev/loop-control"):
+        pytest.skip("needs root, losetup and /dev/loop-control")
+    backing = str(tmp_path / "loop-backing")
+    fill_with_junk(backing, BLOCK_SIZE)
+    attached = subprocess.run(["losetup", "-f", "--show", backing], capture_output=True,
+                              text=True)
+    if attached.returncode != 0:
+        pytest.skip("no usable loop device: " + attached.stderr.strip())
+    device = attached.stdout.strip()
+    try:
+        yield device
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False)
+
+
+@pytest.fixture(params=["file", "loop"])
+def block_path(request):
+    return request.getfixturevalue("stand_in" if request.param == "file" else "loop_device")
+
+
+@pytest.fixture
+def block_dv(server, block_path):
+    """An upload DataVolume bound to a static local Block PV at block_path (9.20.10.4-5); yields
+    its name and the path."""
+    local, pv, name = unique("local"), unique("local-block-pv"), unique("up-blk")
+    server.create(storage_class(local, provisioner="kubernetes.io/no-provisioner",
+                                binding="WaitForFirstConsumer", reclaim="Retain"))
+    server.create(local_pv(pv, block_path, "64Mi", local, mode="Block"))
+    server.create({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
+                   "metadata": {"name": name, "namespace": "default", "annotations": {
+                       "cdi.kubevirt.io/storage.bind.immediate.requested": "true"}},
+                   "spec": {"source": {"upload": {}},
+                            "storage": {"volumeMode": "Block", "storageClassName": local,
+                                        "accessModes": ["ReadWriteOnce"],
+                                        "resources": {"requests": {"storage": "64Mi"}}}}})
+    try:
+        wait_for(lambda: phase(server, name) == "UploadReady", what=f"{name} UploadReady")
+        assert server.get_json("pvc", name)["spec"]["volumeName"] == pv
+        yield name, block_path
+    finally:
+        server.kubectl("delete", "dv", name, "--wait=true", check=False)
+        server.kubectl("delete", "pv", pv, check=False)
+        server.kubectl("delete", "storageclass", local, check=False)
+
+
+@pytest.mark.parametrize("fmt", ["qcow2", "raw-gz"])
+def test_upload_into_block_volume(server, images, block_dv, fmt):
+    name, device = block_dv
+    code, text = curl(server, "/v1beta1/upload", "--data-binary", f"@{images[fmt]}",
+                      token=token_for(server, name))
+    assert code == 200, text
+    wait_for(lambda: phase(server, name) == "Succeeded", what="Succeeded")
+    # The device holds the image and zeros after it (qemu-img compare wants a larger image's
+    # extra bytes to be zero): the junk it held before is gone.
+    same_disk(images["source"], device)
+    annotations = server.get_json("pvc", name)["metadata"]["annotations"]
+    assert annotations["cdi.kubevirt.io/storage.pod.phase"] == "Succeeded"
+
+
+def test_image_larger_than_block_volume(server, images, block_dv):
+    name, device = block_dv
+    code, text = curl(server, "/v1beta1/upload", "--data-binary", f"@{images['big']}",
+                      token=token_for(server, name))
+    assert code == 400, text
+    assert f"image virtual size {1 << 30} exceeds the volume's usable size {BLOCK_SIZE}" in text
+    wait_for(lambda: server.get_json("dv", name)["status"].get("restartCount") == 1,
+             what="the failure recorded")
+    assert phase(server, name) == "UploadReady"
+    code, text = curl(server, "/v1beta1/upload", "--data-binary", f"@{images['qcow2']}",
+                      token=token_for(server, name))
+    assert code == 200, text
+    wait_for(lambda: phase(server, name) == "Succeeded", what="Succeeded")
+    same_disk(images["source"], device)
+
+
+# ---- connections -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body_size", [4 << 10, VIRTUAL_SIZE], ids=["sent-whole", "cut-short"])
+def test_refused_upload_does_not_poison_its_connection(server, images, body_size):
+    """A request refused before its body is read closes its connection, so the unread body is
+    not taken for the next request: here it is made of requests, which a kept-alive connection
+    would answer in place of the real second one. curl sends a small body whole before it reads
+    the answer and then reuses the connection unless told to close it; a large one it stops
+    sending when the answer arrives."""
+    name = unique("up")
+    upload_dv(server, name)
+    refused = os.path.join(images["work"], f"refused-{body_size}")
+    with open(refused, "wb") as f:
+        f.write(b"GET /version HTTP/1.1\r\n\r\n" * (body_size // 25))
+    common = ["-sS", "--cacert", server.ca_path, "-o", "/dev/null", "-w",
+              "%{http_code} %{num_connects}\n"]
+    r = subprocess.run(["curl", *common, "--data-binary", f"@{refused}",
+                        server.url + "/v1beta1/upload", "--next",
+                        *common, "-H", f"Authorization: Bearer {token_for(server, name)}",
+                        "--data-binary", f"@{images['qcow2']}", server.url + "/v1beta1/upload"],
+                       capture_output=True, text=True, timeout=120)
+    first, second = r.stdout.split("\n")[:2]
+    assert first.split()[0] == "400", r.stdout + r.stderr
+    assert second == "200 1", r.stdout + r.stderr  # on a new connection
+    wait_for(lambda: phase(server, name) == "Succeeded", what="Succeeded")
     same_disk(images["source"], disk_of(server, name))

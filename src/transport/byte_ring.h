@@ -1,7 +1,11 @@
 // A bounded single-producer single-consumer byte buffer between a transfer thread and a reader.
 // Bytes are copied in and out without holding the lock; the lock only guards the positions.
+// Wake-ups are batched: a waiting reader is woken once a quarter of the ring (at most 1 MiB) is
+// filled or the stream ends, a waiting writer once that much room is free, and either looks again
+// every 10 ms regardless. Waking the other thread for every few KiB costs more than moving them.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +35,7 @@ class ByteRing {
 
  private:
   const size_t capacity_;
+  const size_t batch_;  // bytes worth waking the other side for
   std::unique_ptr<std::byte[]> buffer_;
   std::mutex mutex_;
   std::condition_variable_any readable_;
@@ -39,6 +44,8 @@ class ByteRing {
   uint64_t written_ = 0;
   uint64_t read_ = 0;
   bool finished_ = false;
+  bool reader_waiting_ = false;
+  bool writer_waiting_ = false;
   Status final_status_;
 };
 

@@ -1,12 +1,18 @@
 // EventRecorder: posts core/v1 Events about objects, as client-go's recorder does, so that
 // `kubectl describe` and `kubectl get events` show what controllers did and why they wait.
 //
-// The same (object uid, reason, message) is posted once per process: reconcile loops run
-// often and must not flood the store. Thread safety: all methods may be called concurrently.
+// Reconcile loops run often, so repeats are folded into one Event per (object, type, reason),
+// as client-go's correlator does: the first is created with count 1; later ones raise its
+// count and replace its message and lastTimestamp, written at most once per 30 s (repeats in
+// between are counted and go out with the next write). The recorder remembers the last 4096
+// series; a forgotten one starts a new Event.
+// Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <map>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "server/object_service.h"
@@ -23,10 +29,19 @@ class EventRecorder {
               const std::string& message);
 
  private:
+  // One Event and what has been folded into it.
+  struct Series {
+    std::string ns;
+    std::string event_name;
+    int count = 1;  // occurrences so far
+    std::chrono::steady_clock::time_point written_at;
+  };
+  void Forget();  // drops the oldest series once there are too many
+
   server::ObjectService& objects_;
   const std::string component_;
   std::mutex mu_;
-  std::set<std::string> posted_;
+  std::map<std::string, Series> series_;  // by "uid\ntype\nreason"
 };
 
 }  // namespace vdisk::controllers

@@ -17,8 +17,10 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 
 // How long a claim waits before provisioning is tried again after a failure (the pool may
-// have been given space meanwhile).
+// have been given space meanwhile): 10 s, doubling with each failure in a row, at most 5 min,
+// so that thousands of claims waiting for a full pool do not keep the controller busy.
 constexpr milliseconds kProvisionRetry(10'000);
+constexpr milliseconds kMaxProvisionRetry(300'000);
 // How often a local PV's path is looked at again: a failed one waits for its path to come
 // back, a healthy one may lose it.
 constexpr milliseconds kMissingPathRecheck(5'000);
@@ -233,7 +235,11 @@ std::vector<ObjectKey> ClaimBinder::PendingClaims() {
 Result<Requeue> ClaimBinder::Reconcile(const ObjectKey& key) {
   auto pvc = objects_.Get(PvcKind(), key.ns, key.name);
   if (!pvc.ok()) {
-    if (pvc.status().code() == StatusCode::kNotFound) return Requeue();
+    if (pvc.status().code() == StatusCode::kNotFound) {
+      std::lock_guard lock(failures_mu_);
+      provision_failures_.erase(key);
+      return Requeue();
+    }
     return pvc.status();
   }
   if (IsDeleting(*pvc) || Phase(*pvc) == "Lost") return Requeue();
@@ -331,7 +337,7 @@ Result<Requeue> ClaimBinder::Provision(const json& pvc, const json& storage_clas
     events_.Record(
         pvc, "Warning", "ProvisioningFailed",
         "failed to provision volume with StorageClass \"" + class_name + "\": " + why.message());
-    return Requeue(kProvisionRetry);
+    return Requeue(RetryDelay(SelfKey(pvc)[0]));
   };
   int64_t request = ClaimRequest(pvc);
   if (request <= 0) return fail(Invalid("the claim has no valid storage request"));
@@ -369,10 +375,22 @@ Result<Requeue> ClaimBinder::Provision(const json& pvc, const json& storage_clas
   return Requeue();
 }
 
+milliseconds ClaimBinder::RetryDelay(const ObjectKey& claim) {
+  std::lock_guard lock(failures_mu_);
+  int failures = ++provision_failures_[claim];
+  milliseconds delay = kProvisionRetry;
+  for (int i = 1; i < failures && delay < kMaxProvisionRetry; ++i) delay *= 2;
+  return std::min(delay, kMaxProvisionRetry);
+}
+
 Status ClaimBinder::Bind(const json& pvc, json pv) {
   const std::string pv_name = MetaString(pv, "name");
   const std::string ns = MetaString(pvc, "namespace");
   const std::string name = MetaString(pvc, "name");
+  {
+    std::lock_guard lock(failures_mu_);
+    provision_failures_.erase({ns, name});
+  }
   // 1. The PV names the claim, with its uid; Update (not Patch) so that two claims racing
   //    for one PV cannot both win: the loser gets a Conflict and looks again.
   const json& ref = Field(Field(pv, "spec"), "claimRef");

@@ -37,7 +37,9 @@
 // Kubernetes' message instead of being accepted and left undone.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "controllers/controller.h"
@@ -102,10 +104,14 @@ class ClaimBinder : public Controller {
   Status MarkLost(const nlohmann::json& pvc);
   std::vector<ObjectKey> PendingClaims();
   std::vector<ObjectKey> ClaimsOfClass(const std::string& class_name);
+  // The wait before provisioning `claim` again after one more failure in a row.
+  std::chrono::milliseconds RetryDelay(const ObjectKey& claim);
 
   VolumeControllerOptions options_;
   const storage::PoolRegistry& pools_;
   EventRecorder events_;
+  std::mutex failures_mu_;
+  std::map<ObjectKey, int> provision_failures_;  // cleared when the claim binds
 };
 
 class VolumeReclaimer : public Controller {

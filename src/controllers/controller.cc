@@ -1,6 +1,8 @@
 #include "controllers/controller.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace vdisk::controllers {
 namespace {
@@ -65,11 +67,22 @@ void Controller::Watches(const api::Kind& kind,
   sources_.push_back({&kind, std::move(map)});
 }
 
+void RunAsBackgroundWork() {
+  // Linux applies a thread id's nice value to that thread alone.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+}
+
 void Controller::Start() {
   for (const auto& source : sources_) {
-    threads_.emplace_back([this, &source] { WatchLoop(source); });
+    threads_.emplace_back([this, &source] {
+      RunAsBackgroundWork();
+      WatchLoop(source);
+    });
   }
-  threads_.emplace_back([this] { WorkLoop(); });
+  threads_.emplace_back([this] {
+    RunAsBackgroundWork();
+    WorkLoop();
+  });
 }
 
 void Controller::Stop() {

@@ -36,6 +36,10 @@ struct ObjectKey {
 // What Reconcile asks for: nothing more, or another look after a delay.
 using Requeue = std::optional<std::chrono::milliseconds>;
 
+// Lowers the calling thread's CPU priority (nice 10). Reconciling is background work: when the
+// machine is busy, the API's answers and the data plane come first.
+void RunAsBackgroundWork();
+
 class Controller {
  public:
   Controller(std::string name, server::ObjectService& objects, const api::Kind& primary);

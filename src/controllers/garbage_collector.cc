@@ -33,7 +33,10 @@ bool Rewrite(server::ObjectService& objects, const api::Kind& kind, const std::s
 }  // namespace
 
 void GarbageCollector::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    RunAsBackgroundWork();
+    Run();
+  });
 }
 
 void GarbageCollector::Stop() {

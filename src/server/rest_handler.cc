@@ -194,7 +194,9 @@ ApiResponse RestHandler::HandleObject(const ApiRequest& request, const Target& t
       if (!listed.ok()) return ErrorResponse(listed.status());
       std::string rv = std::to_string(listed->revision);
       if (WantsTable(request)) {
-        return JsonResponse(200, ToTable(kind, listed->items, rv, Param(request, "includeObject")));
+        ApiResponse response;
+        response.body = TableText(kind, listed->items, rv, Param(request, "includeObject"));
+        return response;
       }
       json list = {{"kind", ListKind(kind)},
                    {"apiVersion", kind.ApiVersion()},

@@ -1,7 +1,9 @@
+// Tables (see table.h).
 #include "server/table.h"
 
 #include "api/jsonpath.h"
 #include "common/clock.h"
+#include "common/parallel.h"
 
 namespace vdisk::server {
 namespace {
@@ -36,15 +38,32 @@ std::string DisplayName(const api::Kind& kind, const json& object) {
   return name;
 }
 
-}  // namespace
+// The row's cells: NAME, then the kind's printer columns.
+json Cells(const api::Kind& kind, const json& object) {
+  json cells = json::array({DisplayName(kind, object)});
+  for (const auto& column : kind.columns) {
+    json value =
+        column.compute ? column.compute(object) : api::EvaluateJsonPath(object, column.json_path);
+    cells.push_back(FormatCell(kind, column, std::move(value)));
+  }
+  return cells;
+}
 
-json ToTable(const api::Kind& kind, const std::vector<json>& objects,
-             const std::string& resource_version, const std::string& include_object,
-             bool with_column_definitions) {
+// The object a row carries, as ?includeObject= asks: none, the whole object, or (the default)
+// its metadata.
+json RowObject(const json& object, const std::string& include_object) {
+  if (include_object == "None") return json();
+  if (include_object == "Object") return object;
+  return {{"kind", "PartialObjectMetadata"},
+          {"apiVersion", "meta.k8s.io/v1"},
+          {"metadata", object["metadata"]}};
+}
+
+json TableWithoutRows(const api::Kind& kind, const std::string& resource_version,
+                      bool with_column_definitions) {
   json table = {{"kind", "Table"},
                 {"apiVersion", "meta.k8s.io/v1"},
-                {"metadata", {{"resourceVersion", resource_version}}},
-                {"rows", json::array()}};
+                {"metadata", {{"resourceVersion", resource_version}}}};
   if (with_column_definitions) {
     json definitions = json::array();
     definitions.push_back({{"name", "Name"},
@@ -61,24 +80,56 @@ json ToTable(const api::Kind& kind, const std::vector<json>& objects,
     }
     table["columnDefinitions"] = std::move(definitions);
   }
+  return table;
+}
+
+}  // namespace
+
+json ToTable(const api::Kind& kind, const std::vector<json>& objects,
+             const std::string& resource_version, const std::string& include_object,
+             bool with_column_definitions) {
+  json table = TableWithoutRows(kind, resource_version, with_column_definitions);
+  table["rows"] = json::array();
   for (const auto& object : objects) {
-    json cells = json::array({DisplayName(kind, object)});
-    for (const auto& column : kind.columns) {
-      json value =
-          column.compute ? column.compute(object) : api::EvaluateJsonPath(object, column.json_path);
-      cells.push_back(FormatCell(kind, column, std::move(value)));
-    }
-    json row = {{"cells", std::move(cells)}};
-    if (include_object == "Object") {
-      row["object"] = object;
-    } else if (include_object != "None") {
-      row["object"] = {{"kind", "PartialObjectMetadata"},
-                       {"apiVersion", "meta.k8s.io/v1"},
-                       {"metadata", object["metadata"]}};
-    }
+    json row = {{"cells", Cells(kind, object)}};
+    json carried = RowObject(object, include_object);
+    if (!carried.is_null()) row["object"] = std::move(carried);
     table["rows"].push_back(std::move(row));
   }
   return table;
+}
+
+std::string TableText(const api::Kind& kind, const std::vector<json>& objects,
+                      const std::string& resource_version, const std::string& include_object) {
+  // Rows are written straight to text (no second tree of every object's metadata), on every
+  // core for a long list.
+  std::vector<IndexRange> ranges = SplitForThreads(objects.size(), 1000);
+  std::vector<std::string> parts(ranges.size());
+  RunEach(ranges, [&](size_t part, IndexRange range) {
+    std::string& text = parts[part];
+    for (size_t i = range.begin; i < range.end; ++i) {
+      if (i != range.begin) text += ',';
+      text += R"({"cells":)";
+      text += Cells(kind, objects[i]).dump();
+      if (include_object == "Object") {
+        text += R"(,"object":)" + objects[i].dump();
+      } else if (include_object != "None") {
+        text += R"(,"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1",)"
+                R"("metadata":)" +
+                objects[i]["metadata"].dump() + "}";
+      }
+      text += '}';
+    }
+  });
+  std::string text = TableWithoutRows(kind, resource_version, true).dump();
+  text.pop_back();  // the closing brace: the rows follow
+  text += R"(,"rows":[)";
+  for (size_t part = 0; part < parts.size(); ++part) {
+    if (part > 0 && !parts[part].empty() && !parts[part - 1].empty()) text += ',';
+    text += parts[part];
+  }
+  text += "]}";
+  return text;
 }
 
 }  // namespace vdisk::server

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "api/kinds.h"
@@ -13,5 +14,10 @@ namespace vdisk::server {
 nlohmann::json ToTable(const api::Kind& kind, const std::vector<nlohmann::json>& objects,
                        const std::string& resource_version, const std::string& include_object,
                        bool with_column_definitions = true);
+
+// ToTable's result as JSON text, rendered row by row on several threads: what a list of
+// thousands of objects is answered with.
+std::string TableText(const api::Kind& kind, const std::vector<nlohmann::json>& objects,
+                      const std::string& resource_version, const std::string& include_object);
 
 }  // namespace vdisk::server

@@ -72,6 +72,11 @@ void RunAsBackgroundWork() {
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
 }
 
+void RunAsDataPlaneWork() {
+  // May fail without CAP_SYS_NICE; the work then keeps its starter's priority.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 0);
+}
+
 void Controller::Start() {
   for (const auto& source : sources_) {
     threads_.emplace_back([this, &source] {

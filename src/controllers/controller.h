@@ -39,6 +39,9 @@ using Requeue = std::optional<std::chrono::milliseconds>;
 // Lowers the calling thread's CPU priority (nice 10). Reconciling is background work: when the
 // machine is busy, the API's answers and the data plane come first.
 void RunAsBackgroundWork();
+// Back to normal priority, for threads that move a volume's bytes but are started by a
+// controller thread (whose priority they inherit).
+void RunAsDataPlaneWork();
 
 class Controller {
  public:

@@ -138,6 +138,7 @@ void ImportRunner::Update(Entry& entry, const std::function<void(ImportState&)>&
 }
 
 void ImportRunner::Run(Entry& entry, std::stop_token stop) {
+  RunAsDataPlaneWork();
   if (!AcquireSlot(stop)) return;
   for (int restart = 1; !stop.stop_requested(); ++restart) {
     Update(entry, [](ImportState& s) { s.phase = ImportState::Phase::kRunning; });

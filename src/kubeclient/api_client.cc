@@ -91,19 +91,16 @@ Result<nlohmann::json> ApiClient::Call(const char* method, const std::string& pa
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, AppendBounded);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &response);
   ConfigureTls(easy_, access_.tls);
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  auto add_header = [&](const std::string& line) {
-    headers.reset(curl_slist_append(headers.release(), line.c_str()));
-  };
-  add_header("Accept: application/json");
-  if (!access_.bearer_token.empty()) add_header("Authorization: Bearer " + access_.bearer_token);
+  CurlHeaders headers;
+  headers.Add("Accept: application/json");
+  if (!access_.bearer_token.empty()) headers.Add("Authorization: Bearer " + access_.bearer_token);
   if (access_.basic_auth) {
     curl_easy_setopt(easy_, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(easy_, CURLOPT_USERNAME, access_.basic_auth->first.c_str());
     curl_easy_setopt(easy_, CURLOPT_PASSWORD, access_.basic_auth->second.c_str());
   }
   if (body != nullptr) {
-    add_header("Content-Type: application/json");
+    headers.Add("Content-Type: application/json");
     curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body->data());
     curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
   }

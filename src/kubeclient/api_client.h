@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -13,6 +14,18 @@
 #include "kubeclient/kubeconfig.h"
 
 namespace vdisk::kubeclient {
+
+// Request headers for a curl transfer, freed with the object.
+class CurlHeaders {
+ public:
+  void Add(const std::string& line) {
+    list_.reset(curl_slist_append(list_.release(), line.c_str()));
+  }
+  curl_slist* get() const { return list_.get(); }
+
+ private:
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> list_{nullptr, curl_slist_free_all};
+};
 
 // Sets `easy`'s TLS options: CA, verification, client certificate. The settings must outlive
 // the transfers made with `easy` (libcurl keeps pointers to them).

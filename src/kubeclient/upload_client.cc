@@ -101,17 +101,14 @@ Result<UploadAnswer> UploadImage(const UploadRequest& request) {
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, ReportProgress);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, &transfer);
   ConfigureTls(e, request.tls);
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  auto add_header = [&](const std::string& line) {
-    headers.reset(curl_slist_append(headers.release(), line.c_str()));
-  };
-  add_header("Authorization: Bearer " + request.token);
-  add_header("Content-Type: application/octet-stream");
-  add_header("Expect:");  // send at once rather than wait for "100 Continue"
+  CurlHeaders headers;
+  headers.Add("Authorization: Bearer " + request.token);
+  headers.Add("Content-Type: application/octet-stream");
+  headers.Add("Expect:");  // send at once rather than wait for "100 Continue"
   if (request.body_size) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(*request.body_size));
   } else {
-    add_header("Transfer-Encoding: chunked");
+    headers.Add("Transfer-Encoding: chunked");
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
 

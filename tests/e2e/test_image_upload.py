@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from conftest import VDISK_BIN, Vdisk, unique, wait_for
+from conftest import VDISK_BIN, running_vdisk, unique, wait_for
 
 MiB = 1 << 20
 VIRTUAL_SIZE = 24 * MiB
@@ -63,13 +63,8 @@ def images():
 
 @pytest.fixture(scope="module")
 def server():
-    data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-image-upload-")
-    vdisk = Vdisk(data_dir)
-    try:
-        yield vdisk.start()
-    finally:
-        vdisk.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with running_vdisk() as vdisk:
+        yield vdisk
 
 
 def image_upload(server, *args, env=None, timeout=120):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Vdisk, unique, wait_for
+from conftest import Vdisk, running_vdisk, unique, wait_for
 from test_storage import local_pv, storage_class
 
 VIRTUAL_SIZE = 24 << 20
@@ -62,13 +62,8 @@ def images():
 
 @pytest.fixture(scope="module")
 def server():
-    data_dir = tempfile.mkdtemp(prefix="vdisk-e2e-upload-")
-    vdisk = Vdisk(data_dir)
-    try:
-        yield vdisk.start()
-    finally:
-        vdisk.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with running_vdisk() as vdisk:
+        yield vdisk
 
 
 def upload_dv(vdisk, name, size="64Mi"):

@@ -198,8 +198,9 @@ Result<size_t> SparseStream::Read(std::span<std::byte> out) {
   uint64_t guest = (run.first + ordinal - run.ordinal) * kClusterSize + within;
   uint64_t left_in_run = (run.ordinal + run.count - ordinal) * kClusterSize - within;
   size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), left_in_run));
-  size_t from_file =
-      guest >= virtual_size_ ? 0 : static_cast<size_t>(std::min<uint64_t>(n, virtual_size_ - guest));
+  size_t from_file = guest >= virtual_size_
+                         ? 0
+                         : static_cast<size_t>(std::min<uint64_t>(n, virtual_size_ - guest));
   size_t got = 0;
   while (got < from_file) {
     ssize_t r = ::pread(fd_, out.data() + got, from_file - got, static_cast<off_t>(guest + got));

@@ -250,7 +250,10 @@ Status PrepareBody(const std::string& path, bool regular_file, kubeclient::Uploa
   dataplane::Format format = dataplane::DetectFormat(std::span(head).first(got));
   auto sparse = qcow2::SparseStream::Open(path);
   if ((format != dataplane::Format::kRaw && format != dataplane::Format::kIso) || !sparse.ok()) {
-    request.body_size = std::filesystem::file_size(path);
+    std::error_code error;
+    uint64_t size = std::filesystem::file_size(path, error);
+    if (error) return NotFound("--image-path: " + path + ": " + error.message());
+    request.body_size = size;
     return Status::Ok();
   }
   std::printf("%s is %s: sending its %s of data as a sparse qcow2 stream\n", path.c_str(),

@@ -313,6 +313,11 @@ Result<WriteResult> ObjectService::Create(const Kind& kind, const std::string& n
   return Store(kind, ns, name, std::move(object), -1, std::move(warnings), options.dry_run);
 }
 
+Result<store::Store::ListResult> ObjectService::ListStored(const Kind& kind,
+                                                           const std::string& ns) {
+  return store_.List(Prefix(kind, ns));
+}
+
 Result<ListResult> ObjectService::List(const Kind& kind, const std::string& ns,
                                        const ListOptions& options) {
   VDISK_ASSIGN_OR_RETURN(auto labels, api::LabelSelector::Parse(options.label_selector));

@@ -82,6 +82,9 @@ class ObjectService {
                              const WriteOptions& options = {});
   Result<Json> Get(const Kind& kind, const std::string& ns, const std::string& name);
   Result<ListResult> List(const Kind& kind, const std::string& ns, const ListOptions& options);
+  // The stored text of a kind's objects in `ns` (all when empty), unparsed: for callers that
+  // keep what they make of each object by its revision.
+  Result<store::Store::ListResult> ListStored(const Kind& kind, const std::string& ns);
   // `status_only`: the /status subresource, which changes status and nothing else.
   Result<WriteResult> Update(const Kind& kind, const std::string& ns, const std::string& name,
                              Json object, bool status_only, const WriteOptions& options = {});

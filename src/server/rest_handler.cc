@@ -190,6 +190,17 @@ ApiResponse RestHandler::HandleObject(const ApiRequest& request, const Target& t
       std::string watch = Param(request, "watch");
       if (target.watch_path || watch == "true" || watch == "1") return Watch(request, target);
       ListOptions options{Param(request, "labelSelector"), Param(request, "fieldSelector")};
+      if (WantsTable(request) && options.label_selector.empty() && options.field_selector.empty()) {
+        // `kubectl get` of a whole kind: rows of unchanged objects come from the cache.
+        auto stored = objects_.ListStored(kind, target.ns);
+        if (!stored.ok()) return ErrorResponse(stored.status());
+        auto text = table_rows_.Render(kind, stored->items, std::to_string(stored->revision),
+                                       Param(request, "includeObject"));
+        if (!text.ok()) return ErrorResponse(text.status());
+        ApiResponse response;
+        response.body = *std::move(text);
+        return response;
+      }
       auto listed = objects_.List(kind, target.ns, options);
       if (!listed.ok()) return ErrorResponse(listed.status());
       std::string rv = std::to_string(listed->revision);

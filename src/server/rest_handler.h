@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "server/object_service.h"
+#include "server/table.h"
 
 namespace vdisk::server {
 
@@ -62,6 +63,7 @@ class RestHandler {
 
   ObjectService& objects_;
   std::map<const Kind*, EphemeralCreate> ephemeral_creates_;  // set up before serving
+  TableRowCache table_rows_;
   std::atomic<bool> closing_ = false;
 };
 

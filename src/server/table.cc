@@ -38,15 +38,43 @@ std::string DisplayName(const api::Kind& kind, const json& object) {
   return name;
 }
 
-// The row's cells: NAME, then the kind's printer columns.
-json Cells(const api::Kind& kind, const json& object) {
+// NAME and the printer columns' values as the object holds them (dates not yet ages).
+json RawCells(const api::Kind& kind, const json& object) {
   json cells = json::array({DisplayName(kind, object)});
   for (const auto& column : kind.columns) {
-    json value =
-        column.compute ? column.compute(object) : api::EvaluateJsonPath(object, column.json_path);
-    cells.push_back(FormatCell(kind, column, std::move(value)));
+    cells.push_back(column.compute ? column.compute(object)
+                                   : api::EvaluateJsonPath(object, column.json_path));
   }
   return cells;
+}
+
+// The cells as printed: every column's value formatted for its type.
+json FormatCells(const api::Kind& kind, const json& raw) {
+  json cells = json::array({raw[0]});
+  for (size_t i = 0; i < kind.columns.size(); ++i) {
+    cells.push_back(FormatCell(kind, kind.columns[i], raw[i + 1]));
+  }
+  return cells;
+}
+
+json Cells(const api::Kind& kind, const json& object) {
+  return FormatCells(kind, RawCells(kind, object));
+}
+
+// The text of the PartialObjectMetadata a row carries by default.
+std::string MetadataText(const json& object) {
+  return R"({"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":)" +
+         object["metadata"].dump() + "}";
+}
+
+void AppendRow(std::string& text, const json& cells, std::string_view object_text) {
+  text += R"({"cells":)";
+  text += cells.dump();
+  if (!object_text.empty()) {
+    text += R"(,"object":)";
+    text += object_text;
+  }
+  text += '}';
 }
 
 // The object a row carries, as ?includeObject= asks: none, the whole object, or (the default)
@@ -99,6 +127,27 @@ json ToTable(const api::Kind& kind, const std::vector<json>& objects,
   return table;
 }
 
+namespace {
+
+// The Table's text around rows rendered in parts (each a comma-separated run of rows).
+std::string JoinRows(const api::Kind& kind, const std::string& resource_version,
+                     const std::vector<std::string>& parts) {
+  std::string text = TableWithoutRows(kind, resource_version, true).dump();
+  text.pop_back();  // the closing brace: the rows follow
+  text += R"(,"rows":[)";
+  bool first = true;
+  for (const std::string& part : parts) {
+    if (part.empty()) continue;
+    if (!first) text += ',';
+    text += part;
+    first = false;
+  }
+  text += "]}";
+  return text;
+}
+
+}  // namespace
+
 std::string TableText(const api::Kind& kind, const std::vector<json>& objects,
                       const std::string& resource_version, const std::string& include_object) {
   // Rows are written straight to text (no second tree of every object's metadata), on every
@@ -106,30 +155,59 @@ std::string TableText(const api::Kind& kind, const std::vector<json>& objects,
   std::vector<IndexRange> ranges = SplitForThreads(objects.size(), 1000);
   std::vector<std::string> parts(ranges.size());
   RunEach(ranges, [&](size_t part, IndexRange range) {
-    std::string& text = parts[part];
     for (size_t i = range.begin; i < range.end; ++i) {
-      if (i != range.begin) text += ',';
-      text += R"({"cells":)";
-      text += Cells(kind, objects[i]).dump();
-      if (include_object == "Object") {
-        text += R"(,"object":)" + objects[i].dump();
-      } else if (include_object != "None") {
-        text += R"(,"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1",)"
-                R"("metadata":)" +
-                objects[i]["metadata"].dump() + "}";
-      }
-      text += '}';
+      if (i != range.begin) parts[part] += ',';
+      const json& object = objects[i];
+      AppendRow(parts[part], Cells(kind, object),
+                include_object == "None"     ? std::string()
+                : include_object == "Object" ? object.dump()
+                                             : MetadataText(object));
     }
   });
-  std::string text = TableWithoutRows(kind, resource_version, true).dump();
-  text.pop_back();  // the closing brace: the rows follow
-  text += R"(,"rows":[)";
-  for (size_t part = 0; part < parts.size(); ++part) {
-    if (part > 0 && !parts[part].empty() && !parts[part - 1].empty()) text += ',';
-    text += parts[part];
+  return JoinRows(kind, resource_version, parts);
+}
+
+Result<std::string> TableRowCache::Render(const api::Kind& kind,
+                                          const std::vector<store::StoredObject>& items,
+                                          const std::string& resource_version,
+                                          const std::string& include_object) {
+  std::vector<IndexRange> ranges = SplitForThreads(items.size(), 1000);
+  std::vector<std::string> parts(ranges.size());
+  std::vector<Status> problems(ranges.size());
+  RunEach(ranges, [&](size_t part, IndexRange range) {
+    for (size_t i = range.begin; i < range.end; ++i) {
+      const store::StoredObject& item = items[i];
+      std::shared_ptr<const Row> row;
+      {
+        std::lock_guard lock(mu_);
+        auto it = rows_.find(item.key);
+        if (it != rows_.end() && it->second->revision == item.revision) row = it->second;
+      }
+      if (!row) {
+        json object = json::parse(item.value, nullptr, false);
+        if (!object.is_object()) {
+          problems[part] = Internal("stored object " + item.key + " is corrupt");
+          return;
+        }
+        row = std::make_shared<const Row>(
+            Row{item.revision, RawCells(kind, object), MetadataText(object)});
+        std::lock_guard lock(mu_);
+        rows_[item.key] = row;
+      }
+      if (i != range.begin) parts[part] += ',';
+      AppendRow(parts[part], FormatCells(kind, row->raw_cells),
+                include_object == "None"     ? std::string_view()
+                : include_object == "Object" ? std::string_view(item.value)
+                                             : std::string_view(row->metadata_text));
+    }
+  });
+  for (const Status& problem : problems) VDISK_RETURN_IF_ERROR(problem);
+  {
+    std::lock_guard lock(mu_);
+    // Rows of deleted objects are never looked up again: start afresh now and then.
+    if (rows_.size() > max_rows_) rows_.clear();
   }
-  text += "]}";
-  return text;
+  return JoinRows(kind, resource_version, parts);
 }
 
 }  // namespace vdisk::server

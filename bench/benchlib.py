@@ -9,6 +9,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 os.environ.setdefault("VDISK_BIN", os.path.join(ROOT, "build", "vdisk"))
 
+from conftest import disk_of, same_disk  # noqa: E402,F401  (re-exported for the benches)
+
 DISK_SIZE = 4 << 30
 
 RECIPES = {
@@ -56,9 +58,6 @@ def build_images(work, data_from, formats=tuple(RECIPES)):
     return source, www, images
 
 
-def same_disk(a, b):
-    subprocess.run(["qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", a, b], check=True)
-
 
 def peak_rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
@@ -67,7 +66,3 @@ def peak_rss_mib(pid):
                 return int(line.split()[1]) / 1024
     return 0.0
 
-
-def disk_of(vdisk, pvc):
-    pv = vdisk.get_json("pvc", pvc)["spec"]["volumeName"]
-    return os.path.join(vdisk.data_dir, "pools", "default", "csi", pv, "disk.img")

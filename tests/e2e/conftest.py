@@ -244,3 +244,21 @@ def ns(shared_vdisk):
     name = unique("t")
     shared_vdisk.create_namespace(name)
     return name
+
+
+# ---- disks ----
+
+def shell(command):
+    """Runs a bash command line; raises with its output when it fails."""
+    subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+
+
+def disk_of(vdisk, pvc, ns="default"):
+    """The disk.img of claim `pvc`'s volume in the default pool."""
+    pv = vdisk.get_json("pvc", pvc, "-n", ns)["spec"]["volumeName"]
+    return os.path.join(vdisk.data_dir, "pools", "default", "csi", pv, "disk.img")
+
+
+def same_disk(a, b):
+    """Fails unless raw disks `a` and `b` hold the same guest bytes (qemu-img compare)."""
+    subprocess.run(["qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", a, b], check=True)

@@ -15,14 +15,10 @@ import time
 import pytest
 import yaml
 
-from conftest import VDISK_BIN, running_vdisk, unique, wait_for
+from conftest import VDISK_BIN, disk_of, running_vdisk, same_disk, shell, unique, wait_for
 
 MiB = 1 << 20
 VIRTUAL_SIZE = 24 * MiB
-
-
-def shell(command):
-    subprocess.run(["bash", "-c", command], check=True, capture_output=True)
 
 
 IMAGES = {
@@ -73,15 +69,6 @@ def image_upload(server, *args, env=None, timeout=120):
     full_env.update(env or {})
     return subprocess.run([VDISK_BIN, "image-upload", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout)
-
-
-def disk_of(server, pvc, ns="default"):
-    pv = server.get_json("pvc", pvc, "-n", ns)["spec"]["volumeName"]
-    return os.path.join(server.data_dir, "pools", "default", "csi", pv, "disk.img")
-
-
-def same_disk(a, b):
-    subprocess.run(["qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", a, b], check=True)
 
 
 def phase(server, name, ns="default"):

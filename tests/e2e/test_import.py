@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from conftest import running_vdisk, unique, wait_for
+from conftest import running_vdisk, shell, unique, wait_for
 from peers import FaultServer, Nginx, make_ca
 
 VIRTUAL_SIZE = 48 << 20
@@ -54,10 +54,6 @@ IMAGES = {
     "qcow2-xz": lambda src, out: shell(f"qemu-img convert -O qcow2 {src} {out}.tmp && "
                                        f"xz -c -T0 {out}.tmp > {out} && rm {out}.tmp"),
 }
-
-
-def shell(command):
-    subprocess.run(["bash", "-c", command], check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")

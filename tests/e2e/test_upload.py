@@ -13,14 +13,10 @@ import time
 
 import pytest
 
-from conftest import Vdisk, running_vdisk, unique, wait_for
+from conftest import Vdisk, disk_of, running_vdisk, same_disk, shell, unique, wait_for
 from test_storage import local_pv, storage_class
 
 VIRTUAL_SIZE = 24 << 20
-
-
-def shell(command):
-    subprocess.run(["bash", "-c", command], check=True, capture_output=True)
 
 
 def build_source(path):
@@ -94,15 +90,6 @@ def curl(vdisk, path, *args, token=None):
                        timeout=120)
     body, _, code = r.stdout.rpartition("\n")
     return int(code), body
-
-
-def disk_of(vdisk, pvc):
-    pv = vdisk.get_json("pvc", pvc)["spec"]["volumeName"]
-    return os.path.join(vdisk.data_dir, "pools", "default", "csi", pv, "disk.img")
-
-
-def same_disk(a, b):
-    subprocess.run(["qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", a, b], check=True)
 
 
 @pytest.mark.parametrize("fmt", list(IMAGES))

@@ -28,7 +28,14 @@ def sh(command, **kwargs):
                           **kwargs)
 
 
+def settle():
+    """Writes out the dirty pages a previous run left, so that their writeback does not land in
+    the next measurement (a 4 GiB scratch file takes seconds to flush)."""
+    sh("sync")
+
+
 def timed(command):
+    settle()
     start = time.monotonic()
     sh(command)
     return time.monotonic() - start

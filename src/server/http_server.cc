@@ -184,11 +184,22 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(RestHandler& handler, cons
   for (const auto& route : options.routes) raw_paths.insert(route.path);
   http.set_pre_routing_handler([raw_paths, limit = options.max_body_bytes](
                                    const httplib::Request& req, httplib::Response& res) {
-    if (raw_paths.contains(req.path) || !req.has_header("Content-Length") ||
-        req.get_header_value<uint64_t>("Content-Length") <= limit) {
+    if (raw_paths.contains(req.path) || !HasBody(req)) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
-    // The body is refused unread.
+    // The library would read a body of any length into memory; only a declared length within
+    // the limit is let through. Bodies refused here are left unread.
+    if (!req.has_header("Content-Length")) {
+      SendAndClose(req, 411,
+                   StatusObject(Status(StatusCode::kInvalidArgument,
+                                       "Length Required: send the body with a Content-Length"))
+                       .dump(),
+                   "application/json", res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.get_header_value<uint64_t>("Content-Length") <= limit) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     SendAndClose(
         req, 413,
         StatusObject(Status(StatusCode::kInvalidArgument, "Request entity too large")).dump(),

@@ -98,6 +98,26 @@ def test_requests_without_the_token_are_unauthorized(vdisk):
     assert code == 200
 
 
+def test_api_bodies_are_bounded(vdisk, tmp_path):
+    """An API body must declare its length, within 3 MiB; nothing is read of a refused one, and
+    the server stays as it was (its memory included)."""
+    big = tmp_path / "big.json"
+    big.write_bytes(b"a" * (8 << 20))
+    post = ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", f"@{big}"]
+    code, body = curl(vdisk, "/api/v1/namespaces", token=vdisk.token, extra=post)
+    assert code == 413, body
+    assert json.loads(body)["message"] == "Request entity too large"
+    chunked = post + ["-H", "Transfer-Encoding: chunked"]
+    code, body = curl(vdisk, "/api/v1/namespaces", token=vdisk.token, extra=chunked)
+    assert code == 411, body
+    assert "Content-Length" in json.loads(body)["message"]
+    # A body of a declared, reasonable length still works.
+    ok = ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary",
+          json.dumps(configmap("bounded"))]
+    code, body = curl(vdisk, "/api/v1/namespaces/default/configmaps", token=vdisk.token, extra=ok)
+    assert code == 201, body
+
+
 def test_server_certificate_is_verified(vdisk):
     # without the CA the server is not trusted
     r = subprocess.run(["curl", "-sS", "--max-time", "20", vdisk.url + "/version"],

@@ -13,4 +13,10 @@ std::string Base64Encode(std::string_view bytes);
 // bad padding).
 std::optional<std::string> Base64Decode(std::string_view text);
 
+// The URL- and filename-safe variant (RFC 4648 section 5: '-' and '_', no padding), as tokens
+// carry bytes.
+std::string Base64UrlEncode(std::string_view bytes);
+// nullopt unless `text` is unpadded base64url.
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+
 }  // namespace vdisk

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace vdisk {
 namespace {
 
@@ -24,4 +26,18 @@ TEST(Base64, RejectsMalformedText) {
 }
 
 }  // namespace
+TEST(Base64Url, RoundTripsWithoutPaddingInTheUrlAlphabet) {
+  for (const std::string& bytes : std::vector<std::string>{"", "f", "fo", "foo", "\xfb\xff\xbf",
+                                                           std::string("\0\xfe\x3f", 3)}) {
+    std::string text = Base64UrlEncode(bytes);
+    EXPECT_EQ(text.find_first_of("+/="), std::string::npos) << text;
+    EXPECT_EQ(Base64UrlDecode(text), bytes);
+  }
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff\xbf"), "-_-_");
+  EXPECT_FALSE(Base64UrlDecode("+/+/"));   // the standard alphabet's bytes
+  EXPECT_FALSE(Base64UrlDecode("Zm8="));   // padding
+  EXPECT_FALSE(Base64UrlDecode("Zm9vY"));  // a length no bytes encode to
+  EXPECT_FALSE(Base64UrlDecode("Zm9v!"));
+}
+
 }  // namespace vdisk

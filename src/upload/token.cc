@@ -8,50 +8,16 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "common/base64.h"
 
 namespace vdisk::upload {
 namespace {
 
 constexpr size_t kSecretBytes = 32;
 constexpr size_t kMaxTokenLength = 4096;
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char c : bytes) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += kAlphabet[(bits >> count) & 0x3f];
-    }
-  }
-  if (count > 0) out += kAlphabet[(bits << (6 - count)) & 0x3f];
-  return out;
-}
-
-std::optional<std::string> Base64UrlDecode(std::string_view text) {
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (char c : text) {
-    const char* at = std::strchr(kAlphabet, c);
-    if (c == 0 || at == nullptr) return std::nullopt;
-    bits = (bits << 6) | static_cast<uint32_t>(at - kAlphabet);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out += static_cast<char>((bits >> count) & 0xff);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 TokenSigner::TokenSigner(std::string secret, std::chrono::seconds lifetime)

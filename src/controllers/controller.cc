@@ -4,18 +4,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 namespace vdisk::controllers {
 namespace {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
-
-// Retry back-off after a failed reconcile: 100 ms doubling up to 30 s.
-milliseconds Backoff(int failures) {
-  int64_t ms = 100;
-  for (int i = 1; i < failures && ms < 30'000; ++i) ms *= 2;
-  return milliseconds(std::min<int64_t>(ms, 30'000));
-}
 
 }  // namespace
 
@@ -186,7 +181,9 @@ void Controller::WorkLoop() {
       int failures = ++failures_[key];
       spdlog::warn("{}: {}/{}: {} (retry {})", name_, key.ns, key.name, result.status().message(),
                    failures);
-      delayed_.emplace(Clock::now() + Backoff(failures), key);
+      // Retry back-off after a failed reconcile: 100 ms doubling up to 30 s.
+      delayed_.emplace(
+          Clock::now() + BackoffDelay(failures, milliseconds(100), milliseconds(30'000)), key);
     } else {
       failures_.erase(key);
       if (*result) delayed_.emplace(Clock::now() + **result, key);

@@ -12,15 +12,6 @@ const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
 // How this controller's offers are told from the DataVolumeController's in the registry.
 constexpr const char* kOfferedBy = "PersistentVolumeClaim";
 
-bool OwnedByDataVolume(const json& pvc) {
-  const json& refs = Field(Field(pvc, "metadata"), "ownerReferences");
-  if (!refs.is_array()) return false;
-  for (const auto& ref : refs) {
-    if (Str(Field(ref, "kind")) == "DataVolume") return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 UploadClaimController::UploadClaimController(server::ObjectService& objects,
@@ -45,7 +36,7 @@ Result<Requeue> UploadClaimController::Reconcile(const ObjectKey& key) {
     return Requeue();
   }
   const json& annotations = Field(Field(*pvc, "metadata"), "annotations");
-  if (!Field(annotations, kAnnUploadTarget).is_string() || OwnedByDataVolume(*pvc)) {
+  if (!Field(annotations, kAnnUploadTarget).is_string() || !OwnerKeys(*pvc, "DataVolume").empty()) {
     return Requeue();
   }
   if (!Field(Field(*pvc, "metadata"), "deletionTimestamp").is_null()) {

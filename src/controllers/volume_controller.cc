@@ -7,6 +7,7 @@
 
 #include "api/quantity.h"
 #include "api/selector.h"
+#include "common/clock.h"
 #include "storage/fs_overhead.h"
 #include "storage/mounts.h"
 
@@ -52,13 +53,6 @@ std::string VolumeMode(const json& object) {
 std::string Phase(const json& object) { return Str(Field(Field(object, "status"), "phase")); }
 bool IsDeleting(const json& object) {
   return !Field(Field(object, "metadata"), "deletionTimestamp").is_null();
-}
-
-bool OwnedByDataVolume(const json& object) {
-  const json& refs = Field(Field(object, "metadata"), "ownerReferences");
-  if (!refs.is_array()) return false;
-  return std::any_of(refs.begin(), refs.end(),
-                     [](const json& ref) { return Str(Field(ref, "kind")) == "DataVolume"; });
 }
 
 bool AccessModesCovered(const json& pv, const json& pvc) {
@@ -276,7 +270,7 @@ Result<Requeue> ClaimBinder::ReconcilePending(json pvc) {
   bool wait_for_consumer =
       storage_class && Str(Field(*storage_class, "volumeBindingMode")) == "WaitForFirstConsumer";
   if (wait_for_consumer && Annotation(pvc, kAnnBindImmediate) != "true" &&
-      Annotation(pvc, kAnnSelectedNode).empty() && !OwnedByDataVolume(pvc)) {
+      Annotation(pvc, kAnnSelectedNode).empty() && OwnerKeys(pvc, "DataVolume").empty()) {
     events_.Record(pvc, "Normal", "WaitForFirstConsumer",
                    "waiting for first consumer to be created before binding");
     return Requeue();
@@ -377,10 +371,7 @@ Result<Requeue> ClaimBinder::Provision(const json& pvc, const json& storage_clas
 
 milliseconds ClaimBinder::RetryDelay(const ObjectKey& claim) {
   std::lock_guard lock(failures_mu_);
-  int failures = ++provision_failures_[claim];
-  milliseconds delay = kProvisionRetry;
-  for (int i = 1; i < failures && delay < kMaxProvisionRetry; ++i) delay *= 2;
-  return std::min(delay, kMaxProvisionRetry);
+  return BackoffDelay(++provision_failures_[claim], kProvisionRetry, kMaxProvisionRetry);
 }
 
 Status ClaimBinder::Bind(const json& pvc, json pv) {

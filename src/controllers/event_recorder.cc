@@ -57,7 +57,7 @@ void EventRecorder::Record(const nlohmann::json& object, const std::string& type
     } else {
       Forget();
       event_name = EventName(name);
-      series_[key] = {ns, event_name, 1, Clock::now()};
+      series_[key] = {event_name, 1, Clock::now()};
     }
   }
   if (count > 0) {

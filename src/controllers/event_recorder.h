@@ -31,7 +31,6 @@ class EventRecorder {
  private:
   // One Event and what has been folded into it.
   struct Series {
-    std::string ns;
     std::string event_name;
     int count = 1;  // occurrences so far
     std::chrono::steady_clock::time_point written_at;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "api/annotations.h"
 #include "api/quantity.h"
 #include "cli/progress_display.h"
 #include "common/clock.h"
@@ -26,10 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxUploadAttempts = 5;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
-constexpr const char* kAnnUploadTarget = "cdi.kubevirt.io/storage.upload.target";
-constexpr const char* kAnnBindImmediate = "cdi.kubevirt.io/storage.bind.immediate.requested";
-constexpr const char* kAnnPodPhase = "cdi.kubevirt.io/storage.pod.phase";
-constexpr const char* kAnnPodReady = "cdi.kubevirt.io/storage.pod.ready";
 
 // The DataVolume or claim the image goes into.
 struct Volume {
@@ -82,16 +79,16 @@ Result<Observation> Observe(kubeclient::ApiClient& client, const Volume& volume)
     return seen;
   }
   const json& annotations = At(At(object, "metadata"), "annotations");
-  if (!At(annotations, kAnnUploadTarget).is_string()) {
+  if (!At(annotations, api::kAnnUploadTarget).is_string()) {
     return InvalidArgument(volume.Describe() + " is not an upload target (no " +
-                           std::string(kAnnUploadTarget) + " annotation)");
+                           std::string(api::kAnnUploadTarget) + " annotation)");
   }
-  std::string pod_phase = Text(At(annotations, kAnnPodPhase));
+  std::string pod_phase = Text(At(annotations, api::kAnnPodPhase));
   std::string claim_phase = Text(At(At(object, "status"), "phase"));
   seen.detail = claim_phase.empty() ? "no phase yet" : claim_phase;
   if (pod_phase == "Succeeded") seen.state = Observation::State::kSucceeded;
   if (pod_phase == "Failed") seen.state = Observation::State::kFailed;
-  if (pod_phase == "Running" && Text(At(annotations, kAnnPodReady)) == "true") {
+  if (pod_phase == "Running" && Text(At(annotations, api::kAnnPodReady)) == "true") {
     seen.state = Observation::State::kReady;
   }
   return seen;
@@ -167,14 +164,14 @@ Status CreateVolume(kubeclient::ApiClient& client, const Volume& volume,
                     const ImageUploadOptions& options) {
   VDISK_ASSIGN_OR_RETURN(json storage, StorageSpec(options));
   json annotations = json::object();
-  if (options.force_bind) annotations[kAnnBindImmediate] = "true";
+  if (options.force_bind) annotations[api::kAnnBindImmediate] = "true";
   json object;
   if (volume.data_volume) {
     object = {{"apiVersion", "cdi.kubevirt.io/v1beta1"},
               {"kind", "DataVolume"},
               {"spec", {{"source", {{"upload", json::object()}}}, {"storage", storage}}}};
   } else {
-    annotations[kAnnUploadTarget] = "";
+    annotations[api::kAnnUploadTarget] = "";
     if (!storage.contains("accessModes")) storage["accessModes"] = {"ReadWriteOnce"};
     object = {{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"}, {"spec", storage}};
   }

@@ -49,6 +49,7 @@
 
 #include <memory>
 
+#include "api/annotations.h"
 #include "controllers/controller.h"
 #include "controllers/event_recorder.h"
 #include "controllers/import_runner.h"
@@ -65,8 +66,8 @@ inline constexpr const char* kAnnPreallocationRequested =
 Result<nlohmann::json> RenderClaimSpec(const nlohmann::json& dv, const nlohmann::json& profile,
                                        double overhead);
 
-inline constexpr const char* kAnnPodPhase = "cdi.kubevirt.io/storage.pod.phase";
-inline constexpr const char* kAnnPodReady = "cdi.kubevirt.io/storage.pod.ready";
+using api::kAnnPodPhase;
+using api::kAnnPodReady;
 
 // Where a bound claim's data goes: its PV's disk.img (Filesystem, sized to the usable space)
 // or its local block device, with scratch space at `scratch_dir`.

@@ -9,12 +9,13 @@
 
 #include <string>
 
+#include "api/annotations.h"
 #include "controllers/controller.h"
 #include "upload/registry.h"
 
 namespace vdisk::controllers {
 
-inline constexpr const char* kAnnUploadTarget = "cdi.kubevirt.io/storage.upload.target";
+using api::kAnnUploadTarget;
 
 class UploadClaimController : public Controller {
  public:
@@ -26,8 +27,6 @@ class UploadClaimController : public Controller {
   Result<Requeue> Reconcile(const ObjectKey& key) override;
 
  private:
-  Status Annotate(const ObjectKey& key, const json& annotations);
-
   upload::UploadRegistry& uploads_;
   const std::string scratch_dir_;
 };

@@ -42,6 +42,7 @@
 #include <mutex>
 #include <string>
 
+#include "api/annotations.h"
 #include "controllers/controller.h"
 #include "controllers/event_recorder.h"
 #include "storage/hostpath_pool.h"
@@ -51,7 +52,7 @@ namespace vdisk::controllers {
 
 inline constexpr const char* kHostPathProvisioner = "kubevirt.io.hostpath-provisioner";
 inline constexpr const char* kNoProvisioner = "kubernetes.io/no-provisioner";
-inline constexpr const char* kAnnBindImmediate = "cdi.kubevirt.io/storage.bind.immediate.requested";
+using api::kAnnBindImmediate;
 inline constexpr const char* kAnnDefaultClass = "storageclass.kubernetes.io/is-default-class";
 inline constexpr const char* kAnnProvisionedBy = "pv.kubernetes.io/provisioned-by";
 // The pool directory a provisioned PV lives in, so reclaim needs neither the class nor the CR.

@@ -50,6 +50,14 @@ std::vector<ObjectKey> OwnerKeys(const json& object, const std::string& owner_ki
   return keys;
 }
 
+Status Annotate(server::ObjectService& objects, const api::Kind& kind, const ObjectKey& key,
+                const json& annotations) {
+  auto patched = objects.Patch(kind, key.ns, key.name, server::PatchType::kMerge,
+                               {{"metadata", {{"annotations", annotations}}}},
+                               /*status_only=*/false);
+  return patched.ok() ? Status::Ok() : patched.status();
+}
+
 Controller::Controller(std::string name, server::ObjectService& objects, const api::Kind& primary)
     : objects_(objects), primary_(primary), name_(std::move(name)) {
   sources_.push_back({&primary, SelfKey});

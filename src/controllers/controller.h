@@ -107,5 +107,8 @@ std::string MetaString(const json& object, const char* field);
 std::vector<ObjectKey> SelfKey(const json& object);
 // The keys of the objects that own `object` and are of `owner_kind`.
 std::vector<ObjectKey> OwnerKeys(const json& object, const std::string& owner_kind);
+// Merges `annotations` into metadata.annotations of the `kind` object at `key`.
+Status Annotate(server::ObjectService& objects, const api::Kind& kind, const ObjectKey& key,
+                const json& annotations);
 
 }  // namespace vdisk::controllers

@@ -326,12 +326,9 @@ Result<Requeue> DataVolumeController::PopulateBlank(const json& dv, const json& 
 // Records on the claim that its data is in place (CDI's pod-phase annotation) and whether it
 // was preallocated.
 Status DataVolumeController::MarkPopulated(const json& dv, const json& pvc, bool preallocated) {
-  json annotations = {{"cdi.kubevirt.io/storage.pod.phase", "Succeeded"}};
+  json annotations = {{kAnnPodPhase, "Succeeded"}};
   if (preallocated) annotations[kAnnPreallocationApplied] = "true";
-  auto patched = objects_.Patch(PvcKind(), MetaString(pvc, "namespace"), MetaString(pvc, "name"),
-                                server::PatchType::kMerge,
-                                {{"metadata", {{"annotations", annotations}}}}, false);
-  if (!patched.ok()) return patched.status();
+  VDISK_RETURN_IF_ERROR(Annotate(objects_, PvcKind(), SelfKey(pvc)[0], annotations));
   if (preallocated) events_.Record(dv, "Normal", "PreallocationApplied", "Preallocation applied");
   return Status::Ok();
 }
@@ -534,11 +531,8 @@ Result<Requeue> DataVolumeController::PopulateByUpload(const json& dv, const jso
   switch (state->phase) {
     case upload::UploadState::Phase::kReady: {
       if (Str(Field(Field(Field(pvc, "metadata"), "annotations"), kAnnPodReady)) != "true") {
-        auto patched = objects_.Patch(
-            PvcKind(), key.ns, key.name, server::PatchType::kMerge,
-            {{"metadata", {{"annotations", {{kAnnPodPhase, "Running"}, {kAnnPodReady, "true"}}}}}},
-            false);
-        if (!patched.ok()) return patched.status();
+        VDISK_RETURN_IF_ERROR(Annotate(objects_, PvcKind(), {key.ns, key.name},
+                                       {{kAnnPodPhase, "Running"}, {kAnnPodReady, "true"}}));
       }
       if (Phase(dv) != "UploadReady") events_.Record(dv, "Normal", "UploadReady", "Upload Ready");
       json running = state->last_error.empty()
@@ -560,10 +554,8 @@ Result<Requeue> DataVolumeController::PopulateByUpload(const json& dv, const jso
       bool preallocated =
           PreallocationWanted(dv) && Str(Field(Field(pvc, "spec"), "volumeMode")) != "Block";
       VDISK_RETURN_IF_ERROR(MarkPopulated(dv, pvc, preallocated));
-      auto patched =
-          objects_.Patch(PvcKind(), key.ns, key.name, server::PatchType::kMerge,
-                         {{"metadata", {{"annotations", {{kAnnPodReady, "false"}}}}}}, false);
-      if (!patched.ok()) return patched.status();
+      VDISK_RETURN_IF_ERROR(
+          Annotate(objects_, PvcKind(), {key.ns, key.name}, {{kAnnPodReady, "false"}}));
       events_.Record(dv, "Normal", "UploadSucceeded", "Successfully uploaded into PVC " + key.name);
       VDISK_RETURN_IF_ERROR(
           SetStatus(dv, "Succeeded", "100.0%",

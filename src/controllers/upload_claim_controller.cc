@@ -21,12 +21,6 @@ UploadClaimController::UploadClaimController(server::ObjectService& objects,
       uploads_(uploads),
       scratch_dir_(std::move(scratch_dir)) {}
 
-Status UploadClaimController::Annotate(const ObjectKey& key, const json& annotations) {
-  auto patched = objects_.Patch(PvcKind(), key.ns, key.name, server::PatchType::kMerge,
-                                {{"metadata", {{"annotations", annotations}}}}, false);
-  return patched.ok() ? Status::Ok() : patched.status();
-}
-
 Result<Requeue> UploadClaimController::Reconcile(const ObjectKey& key) {
   const upload::ClaimKey claim{key.ns, key.name};
   auto pvc = objects_.Get(PvcKind(), key.ns, key.name);
@@ -65,13 +59,15 @@ Result<Requeue> UploadClaimController::Reconcile(const ObjectKey& key) {
   switch (state->phase) {
     case upload::UploadState::Phase::kReady:
       if (Str(Field(annotations, kAnnPodReady)) != "true") {
-        VDISK_RETURN_IF_ERROR(Annotate(key, {{kAnnPodPhase, "Running"}, {kAnnPodReady, "true"}}));
+        VDISK_RETURN_IF_ERROR(Annotate(objects_, PvcKind(), key,
+                                       {{kAnnPodPhase, "Running"}, {kAnnPodReady, "true"}}));
       }
       return Requeue();
     case upload::UploadState::Phase::kUploading:
       return Requeue(std::chrono::milliseconds(1000));
     case upload::UploadState::Phase::kSucceeded:
-      VDISK_RETURN_IF_ERROR(Annotate(key, {{kAnnPodPhase, "Succeeded"}, {kAnnPodReady, "false"}}));
+      VDISK_RETURN_IF_ERROR(Annotate(objects_, PvcKind(), key,
+                                     {{kAnnPodPhase, "Succeeded"}, {kAnnPodReady, "false"}}));
       return Requeue();
   }
   return Requeue();

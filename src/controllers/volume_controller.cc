@@ -429,10 +429,7 @@ Status ClaimBinder::RecordExpansionAllowed(const json& pvc,
                                            const std::optional<json>& storage_class) {
   std::string allowed = ExpansionAllowed(storage_class) ? "true" : "false";
   if (Annotation(pvc, kAnnAllowVolumeExpansion) == allowed) return Status::Ok();
-  return StatusOf(objects_.Patch(
-      PvcKind(), MetaString(pvc, "namespace"), MetaString(pvc, "name"), server::PatchType::kMerge,
-      {{"metadata", {{"annotations", {{kAnnAllowVolumeExpansion, allowed}}}}}},
-      /*status_only=*/false));
+  return Annotate(objects_, PvcKind(), SelfKey(pvc)[0], {{kAnnAllowVolumeExpansion, allowed}});
 }
 
 Result<Requeue> ClaimBinder::ReconcileBound(const json& pvc) {

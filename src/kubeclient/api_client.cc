@@ -40,8 +40,6 @@ StatusCode CodeOfHttp(long http, const std::string& reason) {
   }
 }
 
-}  // namespace
-
 void ConfigureTls(CURL* easy, const TlsSettings& tls) {
   if (tls.insecure_skip_verify) {
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -60,6 +58,22 @@ void ConfigureTls(CURL* easy, const TlsSettings& tls) {
     curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
     curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
   }
+}
+
+}  // namespace
+
+void ConfigureRequest(CURL* easy, const std::string& url, const TlsSettings& tls,
+                      char (&error)[CURL_ERROR_SIZE]) {
+  error[0] = '\0';
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
+  ConfigureTls(easy, tls);
+}
+
+std::string TransferError(CURLcode code, const char (&error)[CURL_ERROR_SIZE]) {
+  return error[0] != '\0' ? std::string(error) : std::string(curl_easy_strerror(code));
 }
 
 ApiClient::ApiClient(ClusterAccess access) : access_(std::move(access)), easy_(curl_easy_init()) {}
@@ -81,16 +95,12 @@ Result<nlohmann::json> ApiClient::Call(const char* method, const std::string& pa
   curl_easy_reset(easy_);
   std::string url = access_.server + path;
   std::string response;
-  char error[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
+  char error[CURL_ERROR_SIZE];
+  ConfigureRequest(easy_, url, access_.tls, error);
   curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, AppendBounded);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &response);
-  ConfigureTls(easy_, access_.tls);
   CurlHeaders headers;
   headers.Add("Accept: application/json");
   if (!access_.bearer_token.empty()) headers.Add("Authorization: Bearer " + access_.bearer_token);
@@ -108,9 +118,9 @@ Result<nlohmann::json> ApiClient::Call(const char* method, const std::string& pa
 
   CURLcode code = curl_easy_perform(easy_);
   if (code != CURLE_OK) {
-    std::string why = error[0] != '\0' ? error : curl_easy_strerror(code);
-    return Status(code == CURLE_WRITE_ERROR ? StatusCode::kInternal : StatusCode::kUnavailable,
-                  "cannot reach the API server at " + access_.server + ": " + why);
+    return Status(
+        code == CURLE_WRITE_ERROR ? StatusCode::kInternal : StatusCode::kUnavailable,
+        "cannot reach the API server at " + access_.server + ": " + TransferError(code, error));
   }
   long http = 0;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &http);

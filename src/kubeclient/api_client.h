@@ -27,9 +27,13 @@ class CurlHeaders {
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> list_{nullptr, curl_slist_free_all};
 };
 
-// Sets `easy`'s TLS options: CA, verification, client certificate. The settings must outlive
-// the transfers made with `easy` (libcurl keeps pointers to them).
-void ConfigureTls(CURL* easy, const TlsSettings& tls);
+// Sets what every request of this client does the same way: the URL, a 10 s connect timeout,
+// no signals, `error` as the error buffer, and TLS (CA, verification, client certificate).
+// `tls` and `error` must outlive the transfer (libcurl keeps pointers to them).
+void ConfigureRequest(CURL* easy, const std::string& url, const TlsSettings& tls,
+                      char (&error)[CURL_ERROR_SIZE]);
+// Why a transfer failed: libcurl's detailed message when it left one, else the code's text.
+std::string TransferError(CURLcode code, const char (&error)[CURL_ERROR_SIZE]);
 
 class ApiClient {
  public:

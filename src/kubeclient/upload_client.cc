@@ -83,15 +83,12 @@ Result<UploadAnswer> UploadImage(const UploadRequest& request) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), &curl_easy_cleanup);
   if (!easy) return Internal("cannot initialise libcurl");
   CURL* e = easy.get();
-  char error[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
+  char error[CURL_ERROR_SIZE];
+  ConfigureRequest(e, request.url, request.tls, error);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
   // A server that takes nothing for a minute is gone; a slow link still gets through.
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(e, CURLOPT_READFUNCTION, ReadBody);
   curl_easy_setopt(e, CURLOPT_READDATA, &transfer);
   curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20);
@@ -100,7 +97,6 @@ Result<UploadAnswer> UploadImage(const UploadRequest& request) {
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, ReportProgress);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, &transfer);
-  ConfigureTls(e, request.tls);
   CurlHeaders headers;
   headers.Add("Authorization: Bearer " + request.token);
   headers.Add("Content-Type: application/octet-stream");
@@ -119,8 +115,7 @@ Result<UploadAnswer> UploadImage(const UploadRequest& request) {
   // A server refusing early may close the connection while the body is still being sent; its
   // answer is what counts then.
   if (code != CURLE_OK && http == 0) {
-    return Unavailable("upload to " + request.url + " failed: " +
-                       (error[0] != '\0' ? std::string(error) : curl_easy_strerror(code)));
+    return Unavailable("upload to " + request.url + " failed: " + TransferError(code, error));
   }
   if (request.on_progress && code == CURLE_OK) {
     curl_off_t sent = 0;

@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 SERVE_ARGS ?= --data-dir vdisk-data --listen 127.0.0.1:8443
 PYTEST     := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test-deps build serve test format-check unit unit-asan e2e fuzz bench bench-import bench-upload
+.PHONY: all deps test-deps build serve test format-check unit unit-asan e2e fuzz bench bench-import bench-upload bench-clone
 
 all: build
 
@@ -53,3 +53,6 @@ bench-import: build test-deps
 
 bench-upload: build test-deps
 	bench/upload
+
+bench-clone: build test-deps
+	bench/clone

@@ -12,6 +12,7 @@
 #include "controllers/datavolume_controller.h"
 #include "controllers/garbage_collector.h"
 #include "controllers/hostpath_provisioner_controller.h"
+#include "controllers/snapshot_controller.h"
 #include "controllers/storage_profile_controller.h"
 #include "controllers/upload_claim_controller.h"
 #include "controllers/volume_controller.h"
@@ -112,12 +113,14 @@ int Serve(const ServeOptions& options) {
   if (Status st = server::EnsureBootstrapObjects(objects, node_name); !st.ok()) return Fail(st);
   controllers::GarbageCollector garbage_collector(objects);
   garbage_collector.Start();
-  controllers::StorageProfileController storage_profiles(objects);
-  storage_profiles.Start();
   controllers::ConfigController cdi_config(objects);
   cdi_config.Start();
   controllers::VolumeController volumes(objects, {data_dir, node_name});
   volumes.Start();
+  controllers::StorageProfileController storage_profiles(objects, &volumes.pools());
+  storage_profiles.Start();
+  controllers::SnapshotController snapshots(objects);
+  snapshots.Start();
   controllers::HostPathProvisionerController hostpath_provisioner(objects, volumes.pools(),
                                                                   {.node_name = node_name});
   hostpath_provisioner.Start();
@@ -178,9 +181,10 @@ int Serve(const ServeOptions& options) {
   upload_changed = nullptr;  // no upload runs any more; the controllers stop next
   datavolumes.Stop();
   upload_claims.Stop();
+  snapshots.Stop();
+  storage_profiles.Stop();
   volumes.Stop();
   cdi_config.Stop();
-  storage_profiles.Stop();
   garbage_collector.Stop();
   return 0;
 }

@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/clock.h"
 
 namespace vdisk::controllers {
@@ -56,6 +58,31 @@ Status Annotate(server::ObjectService& objects, const api::Kind& kind, const Obj
                                {{"metadata", {{"annotations", annotations}}}},
                                /*status_only=*/false);
   return patched.ok() ? Status::Ok() : patched.status();
+}
+
+bool HasFinalizer(const json& object, const std::string& finalizer) {
+  const json& list = Field(Field(object, "metadata"), "finalizers");
+  return list.is_array() && std::find(list.begin(), list.end(), finalizer) != list.end();
+}
+
+Status SetFinalizer(server::ObjectService& objects, const api::Kind& kind, const json& object,
+                    const std::string& finalizer, bool present) {
+  if (HasFinalizer(object, finalizer) == present) return Status::Ok();
+  json list = json::array();
+  const json& old = Field(Field(object, "metadata"), "finalizers");
+  if (old.is_array()) {
+    for (const auto& f : old) {
+      if (f != finalizer) list.push_back(f);
+    }
+  }
+  if (present) list.push_back(finalizer);
+  json patch = {{"metadata",
+                 {{"finalizers", std::move(list)},
+                  {"resourceVersion", MetaString(object, "resourceVersion")}}}};
+  auto patched = objects.Patch(kind, MetaString(object, "namespace"), MetaString(object, "name"),
+                               server::PatchType::kMerge, patch, /*status_only=*/false);
+  if (!patched.ok() && patched.status().code() != StatusCode::kNotFound) return patched.status();
+  return Status::Ok();
 }
 
 Controller::Controller(std::string name, server::ObjectService& objects, const api::Kind& primary)

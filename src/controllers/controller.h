@@ -110,5 +110,12 @@ std::vector<ObjectKey> OwnerKeys(const json& object, const std::string& owner_ki
 // Merges `annotations` into metadata.annotations of the `kind` object at `key`.
 Status Annotate(server::ObjectService& objects, const api::Kind& kind, const ObjectKey& key,
                 const json& annotations);
+// Whether metadata.finalizers holds `finalizer`.
+bool HasFinalizer(const json& object, const std::string& finalizer);
+// Adds (`present`) or removes `finalizer` in metadata.finalizers of `object` (of `kind`); a
+// no-op when it is already so. The write is pinned to the object's resourceVersion, so a
+// concurrent change makes it a Conflict (retried by the controller) instead of a lost update.
+Status SetFinalizer(server::ObjectService& objects, const api::Kind& kind, const json& object,
+                    const std::string& finalizer, bool present);
 
 }  // namespace vdisk::controllers

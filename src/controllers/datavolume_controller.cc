@@ -7,36 +7,20 @@
 #include "api/quantity.h"
 #include "common/base64.h"
 #include "common/clock.h"
+#include "controllers/datavolume_internal.h"
 #include "controllers/volume_controller.h"
 #include "storage/fs_overhead.h"
 #include "storage/hostpath_pool.h"
 
 namespace vdisk::controllers {
-namespace {
 
+using namespace datavolume;  // NOLINT(build/namespaces): the controller's shared helpers
+
+namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kPopulateRetry(10'000);
-constexpr milliseconds kProgressInterval(1'000);
-
-const api::Kind& DvKind() { return KindOf("cdi.kubevirt.io", "DataVolume"); }
-const api::Kind& PvcKind() { return KindOf("", "PersistentVolumeClaim"); }
-
-std::string Phase(const json& object) { return Str(Field(Field(object, "status"), "phase")); }
 bool NonEmptyArray(const json& value) { return value.is_array() && !value.empty(); }
-
-json Condition(const char* type, bool status, const std::string& reason,
-               const std::string& message) {
-  return {{"type", type},
-          {"status", status ? "True" : "False"},
-          {"reason", reason},
-          {"message", message}};
-}
-
-json Conditions(json bound, json running, json ready) {
-  return json::array({std::move(bound), std::move(running), std::move(ready)});
-}
 
 // The claim property set a StorageProfile recommends: spec overrides status.
 json PropertySet(const json& profile) {
@@ -49,13 +33,6 @@ json PropertySet(const json& profile) {
 const json& HttpSource(const json& dv) { return Field(Field(Field(dv, "spec"), "source"), "http"); }
 const json& UploadSource(const json& dv) {
   return Field(Field(Field(dv, "spec"), "source"), "upload");
-}
-
-std::string PercentText(std::optional<double> percent) {
-  if (!percent) return "N/A";
-  char text[16];
-  std::snprintf(text, sizeof text, "%.2f%%", *percent);
-  return text;
 }
 
 // The values of a Secret's data (base64) and stringData, by key.
@@ -72,16 +49,6 @@ std::map<std::string, std::string> SecretValues(const json& secret) {
     for (const auto& [key, value] : string_data.items()) values[key] = Str(value);
   }
   return values;
-}
-
-// Where a Filesystem PV's disk.img lives: in its pool, or in a static PV's directory.
-Result<std::string> ImagePathOf(const json& pv) {
-  const std::string pv_name = MetaString(pv, "name");
-  if (auto pool = PoolOfVolume(pv); pool.ok()) return pool->ImagePath(pv_name);
-  std::string dir = Str(Field(Field(Field(pv, "spec"), "local"), "path"));
-  if (dir.empty()) dir = Str(Field(Field(Field(pv, "spec"), "hostPath"), "path"));
-  if (dir.empty()) return Invalid("volume " + pv_name + " has no local or hostPath path");
-  return dir + "/disk.img";
 }
 
 bool OwnedBy(const json& pvc, const std::string& uid) {
@@ -116,9 +83,9 @@ Result<json> RenderClaimSpec(const json& dv, const json& profile, double overhea
     std::string mode = Str(Field(properties, "volumeMode"));
     claim["volumeMode"] = mode.empty() ? "Filesystem" : mode;
   }
-  if (claim["volumeMode"] == "Filesystem") {
-    const json& request = Field(Field(Field(claim, "resources"), "requests"), "storage");
-    if (!request.is_string()) return Invalid("spec.storage.resources.requests.storage is required");
+  const json& request = Field(Field(Field(claim, "resources"), "requests"), "storage");
+  // A clone may leave the size out: it takes its source's (see PrepareCloneClaim).
+  if (claim["volumeMode"] == "Filesystem" && request.is_string()) {
     VDISK_ASSIGN_OR_RETURN(api::Quantity quantity,
                            api::Quantity::Parse(request.get<std::string>()));
     int64_t inflated = storage::RequiredSpace(quantity.Value(), overhead);
@@ -133,8 +100,11 @@ DataVolumeController::DataVolumeController(server::ObjectService& objects,
       options_(std::move(options)),
       events_(objects, "datavolume-controller"),
       imports_(std::make_unique<ImportRunner>(options_.imports,
-                                              [this](const ObjectKey& key) { Enqueue(key); })) {
+                                              [this](const ObjectKey& key) { Enqueue(key); })),
+      clones_(std::make_unique<CloneRunner>([this](const ObjectKey& key) { Enqueue(key); })) {
   Watches(PvcKind(), [](const json& pvc) { return OwnerKeys(pvc, "DataVolume"); });
+  // A smart clone's temporary snapshot (in the source's namespace) names its DataVolume.
+  Watches(KindOf("snapshot.storage.k8s.io", "VolumeSnapshot"), CloneTargetOf);
   // A profile filled in later lets a waiting DataVolume render its claim.
   if (const api::Kind* profile =
           api::KindRegistry::Get().ByKind("cdi.kubevirt.io", "StorageProfile")) {
@@ -146,20 +116,18 @@ DataVolumeController::DataVolumeController(server::ObjectService& objects,
 
 Result<Requeue> DataVolumeController::Reconcile(const ObjectKey& key) {
   auto dv = objects_.Get(DvKind(), key.ns, key.name);
-  if (!dv.ok()) {
-    if (dv.status().code() != StatusCode::kNotFound) return dv.status();
+  if (!dv.ok() || !Field(Field(*dv, "metadata"), "deletionTimestamp").is_null()) {
+    if (!dv.ok() && dv.status().code() != StatusCode::kNotFound) return dv.status();
     imports_->Cancel(key);
+    clones_->Cancel(key);
     if (options_.uploads) options_.uploads->Withdraw({key.ns, key.name}, "DataVolume");
-    return Requeue();
-  }
-  if (!Field(Field(*dv, "metadata"), "deletionTimestamp").is_null()) {
-    imports_->Cancel(key);
-    if (options_.uploads) options_.uploads->Withdraw({key.ns, key.name}, "DataVolume");
+    VDISK_RETURN_IF_ERROR(DeleteCloneSnapshots(key));
     return Requeue();
   }
   const json& source = Field(Field(*dv, "spec"), "source");
   bool upload = Field(source, "upload").is_object() && options_.uploads != nullptr;
-  if (!Field(source, "blank").is_object() && !Field(source, "http").is_object() && !upload) {
+  if (!Field(source, "blank").is_object() && !Field(source, "http").is_object() && !upload &&
+      !IsClone(*dv)) {
     return Requeue();
   }
   auto pvc = objects_.Get(PvcKind(), key.ns, key.name);
@@ -246,6 +214,11 @@ Result<Requeue> DataVolumeController::EnsureClaim(const json& dv) {
                                                   {"controller", true},
                                                   {"blockOwnerDeletion", true}}})}}},
               {"spec", std::move(*spec)}};
+  if (IsClone(dv)) {
+    if (Phase(dv) == "Failed") return Requeue();
+    VDISK_ASSIGN_OR_RETURN(bool ready, PrepareCloneClaim(dv, pvc));
+    if (!ready) return Requeue(kCloneWait);
+  }
   auto created = objects_.Create(PvcKind(), ns, std::move(pvc));
   if (!created.ok()) {
     if (created.status().code() == StatusCode::kAlreadyExists) return Requeue(milliseconds(0));
@@ -268,6 +241,7 @@ Result<Requeue> DataVolumeController::FollowClaim(const json& dv, const json& pv
                                "DataVolume");
   }
   if (Phase(dv) == "Succeeded" || Phase(dv) == "Failed") return Requeue();
+  if (IsClone(dv)) return PopulateByClone(dv, pvc);
   if (Phase(pvc) != "Bound") {
     VDISK_RETURN_IF_ERROR(SetStatus(
         dv, "Pending", "N/A",
@@ -299,7 +273,7 @@ Result<Requeue> DataVolumeController::PopulateBlank(const json& dv, const json& 
     Status written;
     if (auto pool = PoolOfVolume(pv); pool.ok()) {
       written = pool->CreateImage(pv_name, size, preallocate);  // through the pool's ledger
-    } else if (auto path = ImagePathOf(pv); path.ok()) {
+    } else if (auto path = VolumeImagePath(pv); path.ok()) {
       written = storage::WriteImageFile(*path, size, preallocate);
     } else {
       written = path.status();
@@ -494,7 +468,7 @@ Result<dataplane::ImportTarget> VolumeTargetOf(server::ObjectService& objects, c
     target.path = Str(Field(Field(Field(pv, "spec"), "local"), "path"));
     if (target.path.empty()) return Invalid("block volume " + pv_name + " has no local path");
   } else {
-    VDISK_ASSIGN_OR_RETURN(target.path, ImagePathOf(pv));
+    VDISK_ASSIGN_OR_RETURN(target.path, VolumeImagePath(pv));
     int64_t usable = storage::UsableSpace(ClaimRequest(pvc), overhead);
     target.usable_size = static_cast<uint64_t>(std::max<int64_t>(usable, 0));
   }

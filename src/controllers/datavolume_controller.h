@@ -44,12 +44,28 @@
 //                                                                            restartCount + 1
 // The claim then carries pod.phase=Succeeded, and a later upload gets 409.
 //
+// Clones: `pvc` {namespace, name} (another claim) and `snapshot` {namespace, name} (a
+// VolumeSnapshot) sources; datavolume_clone.cc. The strategy is ChooseCloneStrategy's
+// (clone_strategy.h) and is written on the target claim (cdi.kubevirt.io/cloneType):
+//
+//  snapshot   SnapshotForSmartCloneInProgress (temporary VolumeSnapshot cdi-tmp-<dv uid> of the
+//             source, in its namespace) ──> SmartClonePVCInProgress (the claim's dataSourceRef
+//             names the snapshot; the provisioner reflinks it) ──> snapshot deleted
+//  csi-clone  CSICloneInProgress (the claim's dataSourceRef names the source claim)
+//  copy       CloneScheduled ──> CloneInProgress "NN.NN%" (a CloneRunner copies the bytes,
+//             sparse, between any mix of Filesystem and Block volumes)
+//  then       ExpansionInProgress (a Filesystem image grows to the usable space) ──> Succeeded
+//
+// A `snapshot` source always restores through the provisioner (phase SmartClonePVCInProgress).
+// A target smaller than its source fails the DataVolume with CDI's message.
+//
 // DataVolumes with other sources are left alone.
 #pragma once
 
 #include <memory>
 
 #include "api/annotations.h"
+#include "controllers/clone_runner.h"
 #include "controllers/controller.h"
 #include "controllers/event_recorder.h"
 #include "controllers/import_runner.h"
@@ -97,6 +113,16 @@ class DataVolumeController : public Controller {
   Result<Requeue> PopulateByImport(const nlohmann::json& dv, const nlohmann::json& pvc);
   Result<Requeue> PopulateByUpload(const nlohmann::json& dv, const nlohmann::json& pvc);
   Result<Requeue> SubmitImport(const nlohmann::json& dv, const nlohmann::json& pvc);
+  // Clones (datavolume_clone.cc). PrepareCloneClaim fills in the target claim's clone parts;
+  // false when the claim must wait (its status says why).
+  Result<bool> PrepareCloneClaim(const nlohmann::json& dv, nlohmann::json& pvc);
+  Result<bool> PrepareSmartClone(const nlohmann::json& dv, const nlohmann::json& source_pvc,
+                                 const std::string& snapshot_class, nlohmann::json& pvc);
+  Result<Requeue> PopulateByClone(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Result<Requeue> SubmitCloneCopy(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Result<Requeue> FinishClone(const nlohmann::json& dv, const nlohmann::json& pvc);
+  Status DeleteCloneSnapshots(const ObjectKey& dv);
+  Status FailClone(const nlohmann::json& dv, const std::string& reason, const std::string& message);
   Result<ImportJob> ImportJobFor(const nlohmann::json& dv, const nlohmann::json& pvc);
   Status MarkPopulated(const nlohmann::json& dv, const nlohmann::json& pvc, bool preallocated);
   Result<std::string> ClassNameFor(const nlohmann::json& dv);
@@ -110,7 +136,9 @@ class DataVolumeController : public Controller {
 
   DataVolumeOptions options_;
   EventRecorder events_;
-  std::unique_ptr<ImportRunner> imports_;  // last: its threads report to the members above
+  // Last: their threads report to the members above.
+  std::unique_ptr<ImportRunner> imports_;
+  std::unique_ptr<CloneRunner> clones_;
 };
 
 }  // namespace vdisk::controllers

@@ -344,11 +344,11 @@ Result<bool> HostPathProvisionerController::RemovePools(const std::string& cr_na
     pools_.Unregister(pool, owner);
     std::string path = Annotation(claim, kAnnPoolPath);
     if (!path.empty() && storage::MountedAt(path)) {
-      if (HasEntries(path + "/csi")) {
+      if (HasEntries(path + "/csi") || HasEntries(path + "/snapshots")) {
         if (cr != nullptr) {
           events_.Record(*cr, "Warning", "PoolInUse",
-                         "storage pool " + pool + " still holds volumes in " + path +
-                             "/csi; it is unmounted once they are deleted");
+                         "storage pool " + pool + " still holds volumes or snapshots in " + path +
+                             "; it is unmounted once they are deleted");
         }
         done = false;
         continue;

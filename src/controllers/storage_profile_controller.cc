@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "controllers/volume_controller.h"
+
 namespace vdisk::controllers {
 namespace {
 
@@ -16,12 +18,14 @@ struct KnownProvisioner {
   std::string clone_strategy;
 };
 
-// CDI's known-provisioner table, for the provisioners vdisk serves. Host-assisted "copy" is
-// the clone strategy until vdisk's pools can clone by themselves.
+// CDI's known-provisioner table, for the provisioners vdisk serves. The hostpath provisioner
+// names no clone strategy, as upstream: a clone then tries "snapshot" and, where the pool
+// cannot take snapshots, falls back to copy with the reason recorded. A pool that can gets
+// "snapshot" in its profile (see the header).
 const std::map<std::string, KnownProvisioner>& KnownProvisioners() {
   static const auto* table = new std::map<std::string, KnownProvisioner>{
-      {kHostpathCsi, {{{{"ReadWriteOnce"}, "Filesystem"}}, "copy"}},
-      {kHostpathLegacy, {{{{"ReadWriteOnce"}, "Filesystem"}}, "copy"}},
+      {kHostpathCsi, {{{{"ReadWriteOnce"}, "Filesystem"}}, ""}},
+      {kHostpathLegacy, {{{{"ReadWriteOnce"}, "Filesystem"}}, ""}},
       {kNoProvisioner, {{{{"ReadWriteOnce"}, "Filesystem"}, {{"ReadWriteOnce"}, "Block"}}, "copy"}},
   };
   return *table;
@@ -170,7 +174,8 @@ std::string EffectiveCloneStrategy(const json& storage_profile) {
   return StringAt(ObjectAt(storage_profile, "status"), "cloneStrategy");
 }
 
-json DesiredStorageProfileStatus(const json& storage_class, const json& profile) {
+json DesiredStorageProfileStatus(const json& storage_class, const json& profile,
+                                 bool snapshots_supported) {
   json status = ObjectAt(profile, "status");
   const json& spec = ObjectAt(profile, "spec");
   const std::string provisioner = StringAt(storage_class, "provisioner");
@@ -186,6 +191,20 @@ json DesiredStorageProfileStatus(const json& storage_class, const json& profile)
   }
 
   std::string strategy = DesiredCloneStrategy(storage_class, spec);
+  bool chosen =
+      !StringAt(spec, "cloneStrategy").empty() ||
+      IsCloneStrategy(StringAt(ObjectAt(ObjectAt(storage_class, "metadata"), "annotations"),
+                               kCloneStrategyAnnotation));
+  if (snapshots_supported && !chosen) strategy = "snapshot";
+  std::string snapshot_class = StringAt(spec, "snapshotClass");
+  if (snapshot_class.empty() && snapshots_supported) {
+    snapshot_class = MetaString(storage_class, "name");
+  }
+  if (snapshot_class.empty()) {
+    status.erase("snapshotClass");
+  } else {
+    status["snapshotClass"] = snapshot_class;
+  }
   if (strategy.empty()) {
     status.erase("cloneStrategy");
   } else {
@@ -194,12 +213,56 @@ json DesiredStorageProfileStatus(const json& storage_class, const json& profile)
   return status;
 }
 
-StorageProfileController::StorageProfileController(server::ObjectService& objects)
+StorageProfileController::StorageProfileController(server::ObjectService& objects,
+                                                   const storage::PoolRegistry* pools)
     : Controller("storageprofile-controller", objects,
                  *api::KindRegistry::Get().ByKind("storage.k8s.io", "StorageClass")),
-      profile_kind_(*api::KindRegistry::Get().ByKind("cdi.kubevirt.io", "StorageProfile")) {
+      profile_kind_(*api::KindRegistry::Get().ByKind("cdi.kubevirt.io", "StorageProfile")),
+      pools_(pools) {
   // A profile has its class's name: an edit or a deletion of one re-reconciles the class.
   Watches(profile_kind_, SelfKey);
+  if (pools_ == nullptr) return;
+  // Pools come and go with the provisioner's CRs (their status changes when one is ready),
+  // and a snapshot class vdisk made is named like its storage class.
+  Watches(KindOf("hostpathprovisioner.kubevirt.io", "HostPathProvisioner"),
+          [this](const json&) { return KeysWhere(primary_, [](const json&) { return true; }); });
+  Watches(KindOf("snapshot.storage.k8s.io", "VolumeSnapshotClass"), SelfKey);
+}
+
+bool StorageProfileController::SnapshotsSupported(const json& storage_class) const {
+  if (pools_ == nullptr || StringAt(storage_class, "provisioner") != kHostpathCsi) return false;
+  auto pool = PoolForClass(*pools_, storage_class);
+  return pool.ok() && pool->SupportsReflink();
+}
+
+Status StorageProfileController::EnsureSnapshotClass(const json& storage_class, bool wanted) {
+  const api::Kind& kind = KindOf("snapshot.storage.k8s.io", "VolumeSnapshotClass");
+  const std::string name = MetaString(storage_class, "name");
+  auto existing = objects_.Get(kind, "", name);
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) {
+    return existing.status();
+  }
+  if (wanted && !existing.ok()) {
+    json snapshot_class = {
+        {"apiVersion", kind.ApiVersion()},
+        {"kind", kind.kind},
+        {"metadata",
+         {{"name", name}, {"ownerReferences", json::array({OwnerReferenceTo(storage_class)})}}},
+        {"driver", kHostpathCsi},
+        {"deletionPolicy", "Delete"}};
+    auto created = objects_.Create(kind, "", std::move(snapshot_class));
+    if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
+      return created.status();
+    }
+  } else if (!wanted && existing.ok() && IsOwnedBy(*existing, OwnerReferenceTo(storage_class))) {
+    server::DeleteOptions options;
+    options.precondition_uid = MetaString(*existing, "uid");
+    auto deleted = objects_.Delete(kind, "", name, options);
+    if (!deleted.ok() && deleted.status().code() != StatusCode::kNotFound) {
+      return deleted.status();
+    }
+  }
+  return Status::Ok();
 }
 
 Result<Requeue> StorageProfileController::Reconcile(const ObjectKey& key) {
@@ -213,7 +276,9 @@ Result<Requeue> StorageProfileController::Reconcile(const ObjectKey& key) {
   if (!MetaString(*storage_class, "deletionTimestamp").empty()) return Requeue();
 
   VDISK_ASSIGN_OR_RETURN(json profile, EnsureProfile(*storage_class));
-  json status = DesiredStorageProfileStatus(*storage_class, profile);
+  bool snapshots = SnapshotsSupported(*storage_class);
+  VDISK_RETURN_IF_ERROR(EnsureSnapshotClass(*storage_class, snapshots));
+  json status = DesiredStorageProfileStatus(*storage_class, profile, snapshots);
   if (profile.contains("status") && profile["status"] == status) return Requeue();
   profile["status"] = std::move(status);
   // Pinned to the resourceVersion read: a concurrent spec edit makes this a retried conflict.

@@ -58,9 +58,8 @@ TEST_F(StorageProfileControllerTest, DefaultHostpathClassGetsRecognizedProfileOw
       ReconciledProfile(server::kDefaultStorageClass, "kubevirt.io.hostpath-provisioner");
   json expected = {{"provisioner", "kubevirt.io.hostpath-provisioner"},
                    {"storageClass", server::kDefaultStorageClass},
-                   {"claimPropertySets", {kRwoFilesystem}},
-                   {"cloneStrategy", "copy"}};
-  EXPECT_EQ(profile["status"], expected);
+                   {"claimPropertySets", {kRwoFilesystem}}};
+  EXPECT_EQ(profile["status"], expected) << "no strategy: a clone tries snapshot first";
   EXPECT_EQ(profile["spec"], json::object());
 
   auto sc = objects_->Get(ClassKind(), "", server::kDefaultStorageClass);
@@ -75,7 +74,7 @@ TEST_F(StorageProfileControllerTest, DefaultHostpathClassGetsRecognizedProfileOw
   ASSERT_TRUE(sets.ok());
   ASSERT_EQ(sets->size(), 1u);
   EXPECT_EQ((*sets)[0], (ClaimPropertySet{{"ReadWriteOnce"}, "Filesystem"}));
-  EXPECT_EQ(EffectiveCloneStrategy(profile), "copy");
+  EXPECT_EQ(EffectiveCloneStrategy(profile), "");
 }
 
 TEST_F(StorageProfileControllerTest, NoProvisionerClassOffersFilesystemAndBlock) {
@@ -135,7 +134,7 @@ TEST_F(StorageProfileControllerTest, SpecOverridesKnownValuesAndIsKept) {
       {{"spec", {{"claimPropertySets", nullptr}, {"cloneStrategy", nullptr}}}}, false);
   ASSERT_TRUE(patched.ok()) << patched.status().message();
   expected["claimPropertySets"] = {kRwoFilesystem};
-  expected["cloneStrategy"] = "copy";
+  expected.erase("cloneStrategy");
   EXPECT_TRUE(WaitFor([&] { return StatusMatches("hostpath-csi", expected); }))
       << Profile("hostpath-csi").dump();
 }
@@ -211,18 +210,41 @@ TEST(KnownProvisionersTest, Table) {
   EXPECT_EQ(KnownClaimPropertySets("kubevirt.io.hostpath-provisioner").size(), 1u);
   EXPECT_EQ(KnownClaimPropertySets("kubernetes.io/no-provisioner").size(), 2u);
   EXPECT_TRUE(KnownClaimPropertySets("example.com/unknown").empty());
-  EXPECT_EQ(KnownCloneStrategy("kubevirt.io.hostpath-provisioner"), "copy");
+  EXPECT_EQ(KnownCloneStrategy("kubevirt.io.hostpath-provisioner"), "");
+  EXPECT_EQ(KnownCloneStrategy("kubernetes.io/no-provisioner"), "copy");
   EXPECT_EQ(KnownCloneStrategy("example.com/unknown"), "");
 }
 
 TEST(DesiredStorageProfileStatusTest, KeepsFieldsItDoesNotManage) {
   json sc = {{"metadata", {{"name", "x"}}}, {"provisioner", "example.com/unknown"}};
   json profile = {{"spec", json::object()},
-                  {"status", {{"snapshotClass", "snap"}, {"cloneStrategy", "copy"}}}};
+                  {"status",
+                   {{"dataImportCronSourceFormat", "pvc"},
+                    {"snapshotClass", "snap"},
+                    {"cloneStrategy", "copy"}}}};
   json status = DesiredStorageProfileStatus(sc, profile);
   EXPECT_EQ(status, json({{"provisioner", "example.com/unknown"},
                           {"storageClass", "x"},
-                          {"snapshotClass", "snap"}}));
+                          {"dataImportCronSourceFormat", "pvc"}}));
+}
+
+TEST(DesiredStorageProfileStatusTest, PoolWithSnapshotsAdvertisesThem) {
+  json sc = {{"metadata", {{"name", "hostpath-xfs"}}},
+             {"provisioner", "kubevirt.io.hostpath-provisioner"}};
+  json profile = {{"spec", json::object()}};
+  json status = DesiredStorageProfileStatus(sc, profile, /*snapshots_supported=*/true);
+  EXPECT_EQ(status["cloneStrategy"], "snapshot");
+  EXPECT_EQ(status["snapshotClass"], "hostpath-xfs");
+
+  json without = DesiredStorageProfileStatus(sc, profile, /*snapshots_supported=*/false);
+  EXPECT_FALSE(without.contains("cloneStrategy")) << "a clone tries snapshot, then falls back";
+  EXPECT_FALSE(without.contains("snapshotClass"));
+
+  // The administrator's choices win.
+  profile["spec"] = {{"cloneStrategy", "csi-clone"}, {"snapshotClass", "mine"}};
+  json chosen = DesiredStorageProfileStatus(sc, profile, /*snapshots_supported=*/true);
+  EXPECT_EQ(chosen["cloneStrategy"], "csi-clone");
+  EXPECT_EQ(chosen["snapshotClass"], "mine");
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 #include "api/quantity.h"
 #include "api/selector.h"
 #include "common/clock.h"
+#include "controllers/snapshot_controller.h"
 #include "storage/fs_overhead.h"
 #include "storage/mounts.h"
+#include "storage/volume_copy.h"
 
 namespace vdisk::controllers {
 namespace {
@@ -38,11 +40,6 @@ std::string Annotation(const json& object, const char* key) {
   return Str(Field(Field(Field(object, "metadata"), "annotations"), key));
 }
 
-int64_t QuantityBytes(const json& value) {
-  if (!value.is_string()) return 0;
-  auto q = api::Quantity::Parse(value.get<std::string>());
-  return q.ok() ? q->Value() : 0;
-}
 int64_t VolumeCapacity(const json& pv) {
   return QuantityBytes(Field(Field(Field(pv, "spec"), "capacity"), "storage"));
 }
@@ -51,6 +48,12 @@ std::string VolumeMode(const json& object) {
   return mode.empty() ? "Filesystem" : mode;
 }
 std::string Phase(const json& object) { return Str(Field(Field(object, "status"), "phase")); }
+// The object a claim asks to be populated from: dataSourceRef, else dataSource; null if none.
+const json& DataSourceOf(const json& pvc) {
+  const json& ref = Field(Field(pvc, "spec"), "dataSourceRef");
+  return ref.is_object() ? ref : Field(Field(pvc, "spec"), "dataSource");
+}
+
 bool IsDeleting(const json& object) {
   return !Field(Field(object, "metadata"), "deletionTimestamp").is_null();
 }
@@ -85,12 +88,19 @@ bool AvailableFor(const json& pv, const json& pvc) {
          (uid.empty() || uid == MetaString(pvc, "uid"));
 }
 
+bool HasSelector(const json& pvc) { return !Field(Field(pvc, "spec"), "selector").is_null(); }
+
+// A claim that selects by label and names no class takes a PV of any class.
+bool ClassMatches(const json& pv, const json& pvc) {
+  if (HasSelector(pvc) && !Field(pvc, "spec").contains("storageClassName")) return true;
+  return Str(Field(Field(pv, "spec"), "storageClassName")) ==
+         Str(Field(Field(pvc, "spec"), "storageClassName"));
+}
+
 bool VolumeFits(const json& pv, const json& pvc) {
-  return AvailableFor(pv, pvc) &&
-         Str(Field(Field(pv, "spec"), "storageClassName")) ==
-             Str(Field(Field(pvc, "spec"), "storageClassName")) &&
-         AccessModesCovered(pv, pvc) && VolumeMode(pv) == VolumeMode(pvc) &&
-         VolumeCapacity(pv) >= ClaimRequest(pvc) && SelectorMatches(pvc, pv);
+  return AvailableFor(pv, pvc) && ClassMatches(pv, pvc) && AccessModesCovered(pv, pvc) &&
+         VolumeMode(pv) == VolumeMode(pvc) && VolumeCapacity(pv) >= ClaimRequest(pvc) &&
+         SelectorMatches(pvc, pv);
 }
 
 json ClaimRefOf(const json& pvc) {
@@ -144,7 +154,9 @@ bool ExpansionAllowed(const std::optional<json>& storage_class) {
 
 // The storage request of the claim as written ("2Gi"), for the PV's capacity.
 std::string RequestText(const json& pvc) {
-  return Str(Field(Field(Field(Field(pvc, "spec"), "resources"), "requests"), "storage"));
+  const json& request = Field(Field(Field(Field(pvc, "spec"), "resources"), "requests"), "storage");
+  return request.is_string() ? request.get<std::string>()
+                             : api::Quantity::FromBytes(QuantityBytes(request)).ToString();
 }
 
 // The overhead disk.img leaves free in a Filesystem volume of class `class_name`.
@@ -154,6 +166,13 @@ double OverheadFor(server::ObjectService& objects, const std::string& class_name
 }
 
 }  // namespace
+
+int64_t QuantityBytes(const json& value) {
+  if (value.is_number_integer()) return value.get<int64_t>();  // JSON allows a bare number
+  if (!value.is_string()) return 0;
+  auto q = api::Quantity::Parse(value.get<std::string>());
+  return q.ok() ? q->Value() : 0;
+}
 
 int64_t ClaimRequest(const json& pvc) {
   return QuantityBytes(Field(Field(Field(Field(pvc, "spec"), "resources"), "requests"), "storage"));
@@ -182,6 +201,21 @@ Result<storage::HostPathPool> PoolOfVolume(const json& pv) {
   std::string path = Annotation(pv, kAnnPoolPath);
   if (path.empty()) return NotFound("volume " + MetaString(pv, "name") + " has no pool");
   return storage::HostPathPool::Open(path);
+}
+
+Result<std::string> VolumeImagePath(const json& pv) {
+  const std::string pv_name = MetaString(pv, "name");
+  const json& spec = Field(pv, "spec");
+  if (VolumeMode(pv) == "Block") {
+    std::string device = Str(Field(Field(spec, "local"), "path"));
+    if (device.empty()) return Invalid("block volume " + pv_name + " has no local path");
+    return device;
+  }
+  if (auto pool = PoolOfVolume(pv); pool.ok()) return pool->ImagePath(pv_name);
+  std::string dir = Str(Field(Field(spec, "local"), "path"));
+  if (dir.empty()) dir = Str(Field(Field(spec, "hostPath"), "path"));
+  if (dir.empty()) return Invalid("volume " + pv_name + " has no local or hostPath path");
+  return dir + "/disk.img";
 }
 
 // ---- ClaimBinder ---------------------------------------------------------------------------
@@ -254,8 +288,9 @@ Result<Requeue> ClaimBinder::ReconcilePending(json pvc) {
   const std::string& ns = MetaString(pvc, "namespace");
   const std::string& name = MetaString(pvc, "name");
   // A claim that names no class gets the default one, as the DefaultStorageClass admission
-  // plugin (and the retroactive default assignment) do.
-  if (!Field(pvc, "spec").contains("storageClassName")) {
+  // plugin (and the retroactive default assignment) do; unless it selects PVs by label, which
+  // only a static PV of any class can answer (spec 9.20.12.1's clone to a labelled PV).
+  if (!Field(pvc, "spec").contains("storageClassName") && !HasSelector(pvc)) {
     VDISK_ASSIGN_OR_RETURN(server::ListResult classes, objects_.List(ClassKind(), "", {}));
     for (const auto& sc : classes.items) {
       if (Annotation(sc, kAnnDefaultClass) != "true") continue;
@@ -275,9 +310,20 @@ Result<Requeue> ClaimBinder::ReconcilePending(json pvc) {
                    "waiting for first consumer to be created before binding");
     return Requeue();
   }
-  VDISK_ASSIGN_OR_RETURN(std::optional<json> pv, FindStaticVolume(pvc));
+  // A claim populated from a data source needs a new volume: a static one holds other data.
+  std::optional<json> pv;
+  if (DataSourceOf(pvc).is_null()) {
+    VDISK_ASSIGN_OR_RETURN(pv, FindStaticVolume(pvc));
+  }
   if (pv) {
     VDISK_RETURN_IF_ERROR(Bind(pvc, std::move(*pv)));
+    return Requeue();
+  }
+  if (HasSelector(pvc)) {
+    // As the external provisioners: a new volume cannot carry the labels a selector wants.
+    events_.Record(pvc, "Normal", "FailedBinding",
+                   "no persistent volume matches the claim's selector; provisioning does not "
+                   "serve claims with a selector");
     return Requeue();
   }
   if (storage_class && Str(Field(*storage_class, "provisioner")) == kHostPathProvisioner) {
@@ -340,8 +386,16 @@ Result<Requeue> ClaimBinder::Provision(const json& pvc, const json& storage_clas
   Status created = pool->CreateVolume(pv_name, request);
   if (!created.ok()) return fail(created);
   bool block = VolumeMode(pvc) == "Block";
-  // A Block volume is a regular file standing in for a device, of the full requested size.
-  if (block) {
+  auto source = PopulationSourceOf(pvc);
+  if (!source.ok()) return fail(source.status());
+  if (*source) {
+    Status populated = Populate(pvc, **source, *pool, pv_name);
+    if (!populated.ok()) {
+      (void)pool->DeleteVolume(pv_name);  // a retry starts from an empty volume
+      return fail(populated);
+    }
+  } else if (block) {
+    // A Block volume is a regular file standing in for a device, of the full requested size.
     Status image = pool->CreateImage(pv_name, request, /*preallocate=*/false);
     if (!image.ok()) return fail(image);
   }
@@ -367,6 +421,62 @@ Result<Requeue> ClaimBinder::Provision(const json& pvc, const json& storage_clas
                  "Successfully provisioned volume " + pv_name);
   VDISK_RETURN_IF_ERROR(Bind(pvc, std::move(stored->object)));
   return Requeue();
+}
+
+Result<std::optional<ClaimBinder::PopulationSource>> ClaimBinder::PopulationSourceOf(
+    const json& pvc) {
+  const json& ref = DataSourceOf(pvc);
+  if (ref.is_null()) return std::optional<PopulationSource>();
+  std::string kind = Str(Field(ref, "kind"));
+  std::string group = Str(Field(ref, "apiGroup"));
+  std::string name = Str(Field(ref, "name"));
+  std::string ns = Str(Field(ref, "namespace"));
+  if (ns.empty()) ns = MetaString(pvc, "namespace");
+  PopulationSource source;
+  if (kind == "VolumeSnapshot" && group == "snapshot.storage.k8s.io") {
+    VDISK_ASSIGN_OR_RETURN(SnapshotImage snapshot, ReadySnapshotImage(objects_, ns, name));
+    source.path = std::move(snapshot.path);
+    source.min_size = snapshot.restore_size;
+    source.what = "VolumeSnapshot " + ns + "/" + name;
+    return std::optional<PopulationSource>(std::move(source));
+  }
+  if (kind == "PersistentVolumeClaim" && group.empty()) {
+    source.what = "PersistentVolumeClaim " + ns + "/" + name;
+    VDISK_ASSIGN_OR_RETURN(json claim, objects_.Get(PvcKind(), ns, name));
+    if (Str(Field(Field(claim, "status"), "phase")) != "Bound") {
+      return Unavailable("the source " + source.what + " is not bound yet");
+    }
+    VDISK_ASSIGN_OR_RETURN(
+        json pv, objects_.Get(PvKind(), "", Str(Field(Field(claim, "spec"), "volumeName"))));
+    if (Annotation(pv, kAnnProvisionedBy) != kHostPathProvisioner) {
+      return Invalid("the source " + source.what + " was not provisioned by " +
+                     kHostPathProvisioner + ", so it cannot be cloned by it");
+    }
+    VDISK_ASSIGN_OR_RETURN(source.path, VolumeImagePath(pv));
+    source.min_size = ClaimRequest(claim);
+    return std::optional<PopulationSource>(std::move(source));
+  }
+  return std::optional<PopulationSource>();  // someone else's populator: an empty volume
+}
+
+Status ClaimBinder::Populate(const json& pvc, const PopulationSource& source,
+                             const storage::HostPathPool& pool, const std::string& pv_name) {
+  int64_t request = ClaimRequest(pvc);
+  if (request < source.min_size) {
+    return Invalid("requested volume size " + std::to_string(request) + " is less than the size " +
+                   std::to_string(source.min_size) + " of the " + source.what);
+  }
+  storage::CopyOptions copy;
+  // A Block volume keeps the full size it was asked for; a Filesystem one holds the image as
+  // it was (a DataVolume grows it to its usable space afterwards).
+  if (VolumeMode(pvc) == "Block") copy.target_size = request;
+  VDISK_ASSIGN_OR_RETURN(storage::CopyResult copied,
+                         storage::CopyImage(source.path, pool.ImagePath(pv_name), copy));
+  events_.Record(pvc, "Normal", "VolumePopulated",
+                 "volume " + pv_name + " populated from " + source.what +
+                     (copied.method == storage::CopyMethod::kReflink ? " by reflink"
+                                                                     : " by copying its data"));
+  return Status::Ok();
 }
 
 milliseconds ClaimBinder::RetryDelay(const ObjectKey& claim) {

@@ -8,6 +8,11 @@
 //          │  WaitForFirstConsumer without cdi.kubevirt.io/storage.bind.immediate.requested
 //          └─ (and not owned by a DataVolume): stays Pending, event WaitForFirstConsumer
 //          │  pool too small: stays Pending, Warning event ProvisioningFailed, retried
+//          │  spec.dataSourceRef (else dataSource) a ready VolumeSnapshot or a Bound claim of
+//          │  this provisioner: no static PV; the new volume starts as its copy (a reflink
+//          │  where the file system can, else its data copied, holes kept). A dataSourceRef
+//          │  may name another namespace (DataVolume clones do); vdisk has one administrator
+//          │  and no ReferenceGrants to check.
 //        Bound ──(request grew, class allows expansion)──> Bound, capacity and disk.img grown
 //
 //  PV    Available ──(claimRef set by binder)──> Bound ──(claim deleted)──> Released
@@ -17,6 +22,9 @@
 //
 // Static PV choice: same storageClassName, access modes a superset of the claim's, equal
 // volumeMode, capacity >= request, labels matching spec.selector; the smallest such PV wins.
+// A claim with a selector is never provisioned for (no new volume has the labels); when it
+// names no class it gets no default class and takes a matching PV of any class, so that the
+// spec's clone to a labelled local PV (examples 18 and 19) binds as written.
 // Binding writes the PV first (spec.claimRef with the claim's uid, then phase Bound), then the
 // claim (spec.volumeName, then status), so a crash in between is finished by the next pass.
 //
@@ -80,6 +88,11 @@ Result<storage::HostPathPool> PoolForClass(const storage::PoolRegistry& pools,
 std::string LocalPathProblem(const nlohmann::json& pv);
 // The pool a PV provisioned by vdisk lives in (annotation kAnnPoolPath).
 Result<storage::HostPathPool> PoolOfVolume(const nlohmann::json& pv);
+// The file or device holding a PV's disk: a Block PV's spec.local.path, a Filesystem PV's
+// disk.img (in its pool, or in a static PV's local or hostPath directory).
+Result<std::string> VolumeImagePath(const nlohmann::json& pv);
+// A quantity ("2Gi", or a bare JSON number) in bytes; 0 when missing or malformed.
+int64_t QuantityBytes(const nlohmann::json& value);
 // The storage request of a claim spec in bytes, 0 when missing or malformed.
 int64_t ClaimRequest(const nlohmann::json& pvc);
 
@@ -95,6 +108,17 @@ class ClaimBinder : public Controller {
   Result<Requeue> ReconcilePending(nlohmann::json pvc);
   Result<Requeue> ReconcileBound(const nlohmann::json& pvc);
   Result<Requeue> Provision(const nlohmann::json& pvc, const nlohmann::json& storage_class);
+  // What a claim's data source (a ready VolumeSnapshot, or a Bound claim vdisk provisioned:
+  // a CSI clone) asks the new volume to start from; empty without one. Unavailable while the
+  // source is not ready.
+  struct PopulationSource {
+    std::string path;      // the image to copy (by reflink where the file system can)
+    int64_t min_size = 0;  // the smallest request that may hold it
+    std::string what;      // "VolumeSnapshot ns/name", for messages
+  };
+  Result<std::optional<PopulationSource>> PopulationSourceOf(const nlohmann::json& pvc);
+  Status Populate(const nlohmann::json& pvc, const PopulationSource& source,
+                  const storage::HostPathPool& pool, const std::string& pv_name);
   Result<std::optional<nlohmann::json>> FindStaticVolume(const nlohmann::json& pvc);
   Status Bind(const nlohmann::json& pvc, nlohmann::json pv);
   Result<Requeue> Expand(const nlohmann::json& pvc, int64_t request);

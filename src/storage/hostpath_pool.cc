@@ -15,12 +15,16 @@
 #include <system_error>
 #include <vector>
 
+#include "storage/volume_copy.h"
+
 namespace vdisk::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
 constexpr const char* kImageName = "disk.img";
+// Snapshots live beside csi/, never in it: whatever lists csi/ sees volumes only.
+constexpr const char* kSnapshotsDir = "snapshots";
 
 Status ErrnoError(const std::string& what, const std::string& path, int err) {
   return Internal(what + " " + path + ": " + std::strerror(err));
@@ -62,13 +66,20 @@ Status MakeDir(const std::string& dir) {
 Status Preallocate(int fd, const std::string& file, int64_t from, int64_t to) {
   if (to <= from) return Status::Ok();
   if (::posix_fallocate(fd, from, to - from) == 0) return Status::Ok();
+  // No fallocate here: write zeros, but only into the holes, never over data.
   std::vector<char> zeros(1 << 20, 0);
   for (int64_t offset = from; offset < to;) {
-    size_t chunk = static_cast<size_t>(std::min<int64_t>(zeros.size(), to - offset));
-    ssize_t written = ::pwrite(fd, zeros.data(), chunk, offset);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return ErrnoError("writing zeros to", file, errno);
-    offset += written;
+    off_t hole = ::lseek(fd, offset, SEEK_HOLE);
+    if (hole < 0 || hole >= to) break;
+    off_t data = ::lseek(fd, hole, SEEK_DATA);
+    int64_t hole_end = data < 0 ? to : std::min<int64_t>(data, to);
+    for (offset = hole; offset < hole_end;) {
+      size_t chunk = static_cast<size_t>(std::min<int64_t>(zeros.size(), hole_end - offset));
+      ssize_t written = ::pwrite(fd, zeros.data(), chunk, offset);
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) return ErrnoError("writing zeros to", file, errno);
+      offset += written;
+    }
   }
   return Status::Ok();
 }
@@ -135,6 +146,15 @@ class ReservationLedger {
   std::mutex mu_;
   std::map<std::string, Entry> entries_;
 };
+
+// Names become path components: refuse anything that is not exactly one.
+Status CheckName(const char* kind, const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos) {
+    return Invalid(std::string("invalid ") + kind + " name \"" + name + "\"");
+  }
+  return Status::Ok();
+}
 
 std::string FormatBytes(int64_t bytes) {
   return std::to_string(bytes) + " bytes (" + std::to_string(bytes >> 20) + " MiB)";
@@ -278,6 +298,62 @@ Status HostPathPool::DeleteVolume(const std::string& volume) {
   fs::remove_all(VolumeDir(volume), ec);
   if (ec) return Internal("removing " + VolumeDir(volume) + ": " + ec.message());
   return SyncDir(path_ + "/csi");
+}
+
+bool HostPathPool::SupportsReflink() const { return storage::SupportsReflink(path_); }
+
+std::string HostPathPool::SnapshotDir(const std::string& snapshot) const {
+  return path_ + "/" + kSnapshotsDir + "/" + snapshot;
+}
+
+std::string HostPathPool::SnapshotPath(const std::string& snapshot) const {
+  return SnapshotDir(snapshot) + "/" + kImageName;
+}
+
+bool HostPathPool::SnapshotExists(const std::string& snapshot) const {
+  struct stat st {};
+  return ::stat(SnapshotPath(snapshot).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+Result<int64_t> HostPathPool::CreateSnapshot(const std::string& volume,
+                                             const std::string& snapshot) {
+  VDISK_RETURN_IF_ERROR(CheckName("volume", volume));
+  VDISK_RETURN_IF_ERROR(CheckName("snapshot", snapshot));
+  if (int64_t size = ApparentSize(SnapshotPath(snapshot)); size >= 0) return size;
+  std::string image = ImagePath(volume);
+  if (!ImageExists(volume)) return NotFound("volume image " + image + " does not exist");
+  if (!SupportsReflink()) {
+    return Invalid("storage pool " + path_ +
+                   " does not support snapshots: its file system has no reflink (XFS with "
+                   "reflink=1 or btrfs)");
+  }
+  VDISK_RETURN_IF_ERROR(MakeDir(path_ + "/" + kSnapshotsDir));
+  std::string dir = SnapshotDir(snapshot);
+  VDISK_RETURN_IF_ERROR(MakeDir(dir));
+  // Cloned under a temporary name and renamed, so a crash never leaves a partial snapshot that
+  // the idempotency check above would take for a finished one.
+  std::string partial = dir + "/." + kImageName + ".partial";
+  ::unlink(partial.c_str());  // left by a crash, possibly read-only already
+  CopyOptions options;
+  options.require_reflink = true;
+  VDISK_ASSIGN_OR_RETURN(CopyResult copied, CopyImage(image, partial, options));
+  if (::chmod(partial.c_str(), 0444) != 0) return ErrnoError("making read-only", partial, errno);
+  if (::rename(partial.c_str(), SnapshotPath(snapshot).c_str()) != 0) {
+    return ErrnoError("renaming", partial, errno);
+  }
+  VDISK_RETURN_IF_ERROR(SyncDir(dir));
+  return copied.source_size;
+}
+
+Status HostPathPool::DeleteSnapshot(const std::string& snapshot) {
+  VDISK_RETURN_IF_ERROR(CheckName("snapshot", snapshot));
+  std::string dir = SnapshotDir(snapshot);
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) return Status::Ok();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return Internal("removing " + dir + ": " + ec.message());
+  return SyncDir(path_ + "/" + kSnapshotsDir);
 }
 
 }  // namespace vdisk::storage

@@ -2,6 +2,8 @@
 //
 //   <path>/csi/<pv-name>/            one volume (a Filesystem PV's directory)
 //   <path>/csi/<pv-name>/disk.img    the VM disk: sparse raw unless preallocated
+//   <path>/snapshots/<snapshot>/disk.img
+//                                    a read-only snapshot: a reflink of a volume's disk.img
 //
 // Capacity comes from statfs. The pool never over-subscribes: space a sparse image could still
 // grow into is counted as taken, so
@@ -9,7 +11,8 @@
 //   free = f_bavail * f_bsize  -  sum over <path>/csi/*/disk.img of (apparent size - allocated)
 //
 // and a new or larger image is refused when its growth exceeds `free`. Volumes that have no
-// image yet reserve nothing (an empty directory costs nothing to hand out).
+// image yet reserve nothing (an empty directory costs nothing to hand out). Snapshots never grow,
+// so they reserve nothing either; the blocks they keep alive show in f_bavail.
 //
 // Every write is made durable: the image is fsync'ed, and so is each directory whose entries
 // changed. Thread safety: methods may be called concurrently for different volumes; callers
@@ -59,8 +62,21 @@ class HostPathPool {
   // free and why.
   Status CheckFits(int64_t growth) const;
 
+  // Whether the pool's file system can share blocks between files, which snapshots need.
+  bool SupportsReflink() const;
+  std::string SnapshotPath(const std::string& snapshot) const;  // .../snapshots/<snapshot>/disk.img
+  // Reflinks the volume's disk.img into SnapshotPath(snapshot) (constant time, no data copied),
+  // durable with its directories; returns the snapshot's size in bytes. Invalid, naming the pool,
+  // when its file system cannot reflink. Idempotent: an existing snapshot of that name is kept
+  // and its size returned. The snapshot appears whole or not at all.
+  Result<int64_t> CreateSnapshot(const std::string& volume, const std::string& snapshot);
+  // Removes the snapshot's directory; a missing snapshot is OK.
+  Status DeleteSnapshot(const std::string& snapshot);
+  bool SnapshotExists(const std::string& snapshot) const;
+
  private:
   explicit HostPathPool(std::string path) : path_(std::move(path)) {}
+  std::string SnapshotDir(const std::string& snapshot) const;
 
   std::string path_;
 };

@@ -1,11 +1,15 @@
 #include "storage/hostpath_pool.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "storage/fs_overhead.h"
 
@@ -102,6 +106,147 @@ TEST_F(HostPathPoolTest, DeleteRemovesDirectory) {
   EXPECT_FALSE(fs::exists(root_ + "/pool/csi/pvc-3"));
   EXPECT_TRUE(pool->DeleteVolume("pvc-3").ok());
   EXPECT_FALSE(pool->DeleteVolume("../x").ok());
+}
+
+TEST_F(HostPathPoolTest, SnapshotCallsRefuseBadNames) {
+  auto pool = HostPathPool::Open(root_ + "/pool");
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE(pool->CreateVolume("pvc-4", kMiB).ok());
+  ASSERT_TRUE(pool->CreateImage("pvc-4", kMiB, false).ok());
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".", "..", "a/b", "../csi", std::string("a\0b", 3)}) {
+    auto created = pool->CreateSnapshot("pvc-4", bad);
+    ASSERT_FALSE(created.ok()) << bad;
+    EXPECT_EQ(created.status().code(), StatusCode::kInvalid);
+    EXPECT_EQ(pool->DeleteSnapshot(bad).code(), StatusCode::kInvalid) << bad;
+    EXPECT_EQ(pool->CreateSnapshot(bad, "snap").status().code(), StatusCode::kInvalid) << bad;
+  }
+  EXPECT_TRUE(fs::exists(pool->ImagePath("pvc-4")));
+}
+
+TEST_F(HostPathPoolTest, SnapshotNeedsReflink) {
+  auto pool = HostPathPool::Open(root_ + "/pool");
+  ASSERT_TRUE(pool.ok());
+  if (pool->SupportsReflink()) GTEST_SKIP() << root_ << " supports reflink";
+  ASSERT_TRUE(pool->CreateVolume("pvc-5", kMiB).ok());
+  ASSERT_TRUE(pool->CreateImage("pvc-5", kMiB, false).ok());
+  auto created = pool->CreateSnapshot("pvc-5", "snap-1");
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.status().code(), StatusCode::kInvalid);
+  EXPECT_NE(created.status().message().find("storage pool " + root_ +
+                                            "/pool does not support "
+                                            "snapshots: its file system has no reflink"),
+            std::string::npos)
+      << created.status().message();
+  EXPECT_FALSE(pool->SnapshotExists("snap-1"));
+  EXPECT_EQ(pool->CreateSnapshot("missing", "snap-1").status().code(), StatusCode::kNotFound);
+  // Deleting what was never made is fine.
+  EXPECT_TRUE(pool->DeleteSnapshot("snap-1").ok());
+}
+
+// An XFS file system with reflink=1 on a loop-mounted image file under `base`, removed again
+// by the destructor. Mounting needs root; `skip_reason()` says why it is unavailable.
+class XfsMount {
+ public:
+  explicit XfsMount(const std::string& base) : image_(base + "/xfs.img"), dir_(base + "/xfs") {
+    if (::geteuid() != 0) {
+      skip_reason_ = "mounting a loop device needs root";
+      return;
+    }
+    if (std::system("command -v mkfs.xfs >/dev/null 2>&1") != 0) {
+      skip_reason_ = "mkfs.xfs is not installed";
+      return;
+    }
+    fs::create_directories(dir_);
+    std::ofstream(image_).close();
+    fs::resize_file(image_, 512 * kMiB);  // XFS wants at least 300 MiB
+    mounted_ =
+        Run("mkfs.xfs -q -m reflink=1 " + image_) && Run("mount -o loop " + image_ + " " + dir_);
+  }
+  ~XfsMount() {
+    if (mounted_) Run("umount " + dir_);
+    std::error_code ec;
+    fs::remove(image_, ec);
+  }
+  const std::string& skip_reason() const { return skip_reason_; }
+  bool mounted() const { return mounted_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  static bool Run(const std::string& command) {
+    int status = std::system(command.c_str());
+    EXPECT_EQ(status, 0) << command;
+    return status == 0;
+  }
+
+  std::string image_, dir_, skip_reason_;
+  bool mounted_ = false;
+};
+
+void WriteAt(const std::string& path, int64_t offset, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::pwrite(fd, data.data(), data.size(), offset), static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(::fsync(fd), 0);
+  ::close(fd);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::string bytes(static_cast<size_t>(std::max<int64_t>(ApparentSize(path), 0)), '\0');
+  std::ifstream(path, std::ios::binary)
+      .read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return bytes;
+}
+
+TEST_F(HostPathPoolTest, SnapshotOnReflinkPoolIsAFrozenCopy) {
+  XfsMount xfs(root_);
+  if (!xfs.skip_reason().empty()) GTEST_SKIP() << xfs.skip_reason();
+  ASSERT_TRUE(xfs.mounted());
+  auto pool = HostPathPool::Open(xfs.dir() + "/pool");
+  ASSERT_TRUE(pool.ok());
+  EXPECT_TRUE(pool->SupportsReflink());
+  ASSERT_TRUE(pool->CreateVolume("pvc-6", 64 * kMiB).ok());
+  ASSERT_TRUE(pool->CreateImage("pvc-6", 64 * kMiB, false).ok());
+  std::string image = pool->ImagePath("pvc-6");
+  WriteAt(image, 8 * kMiB, std::string(16 * kMiB, 'a'));
+  std::string before = ReadAll(image);
+
+  auto size = pool->CreateSnapshot("pvc-6", "snap-1");
+  ASSERT_TRUE(size.ok()) << size.status().message();
+  EXPECT_EQ(*size, 64 * kMiB);
+  EXPECT_TRUE(pool->SnapshotExists("snap-1"));
+  std::string snapshot = pool->SnapshotPath("snap-1");
+  EXPECT_EQ(snapshot, xfs.dir() + "/pool/snapshots/snap-1/disk.img");
+  EXPECT_TRUE(ReadAll(snapshot) == before);
+
+  // The volume moves on; the snapshot does not.
+  WriteAt(image, 8 * kMiB, std::string(kMiB, 'b'));
+  ASSERT_TRUE(pool->GrowImage("pvc-6", 96 * kMiB, false).ok());
+  EXPECT_TRUE(ReadAll(snapshot) == before);
+  EXPECT_EQ(ApparentSize(snapshot), 64 * kMiB);
+
+  // Asking again keeps the existing snapshot.
+  auto again = pool->CreateSnapshot("pvc-6", "snap-1");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(*again, 64 * kMiB);
+  EXPECT_TRUE(ReadAll(snapshot) == before);
+
+  // Snapshots are not volumes: csi/ still lists the one volume, and capacity still works.
+  std::vector<std::string> volumes;
+  for (const auto& entry : fs::directory_iterator(xfs.dir() + "/pool/csi")) {
+    volumes.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(volumes, std::vector<std::string>{"pvc-6"});
+  EXPECT_FALSE(pool->VolumeExists("snap-1"));
+  EXPECT_TRUE(pool->Capacity().ok());
+
+  // The snapshot outlives its volume, and goes when deleted.
+  ASSERT_TRUE(pool->DeleteVolume("pvc-6").ok());
+  EXPECT_TRUE(ReadAll(snapshot) == before);
+  ASSERT_TRUE(pool->DeleteSnapshot("snap-1").ok());
+  EXPECT_FALSE(pool->SnapshotExists("snap-1"));
+  EXPECT_FALSE(fs::exists(xfs.dir() + "/pool/snapshots/snap-1"));
+  EXPECT_TRUE(pool->DeleteSnapshot("snap-1").ok());
 }
 
 TEST(FsOverheadTest, MatchesCdiArithmetic) {

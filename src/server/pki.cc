@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "common/base64.h"
+#include "common/fd.h"
 
 namespace vdisk::server {
 namespace {
@@ -82,21 +83,6 @@ std::string Errno(int err) { return std::strerror(err); }
 
 // ---------------------------------------------------------------------------------------------
 // Files.
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 // The contents of `path`, or nullopt if it does not exist.
 Result<std::optional<std::string>> ReadFile(const fs::path& path) {

@@ -15,6 +15,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/fd.h"
 #include "storage/volume_copy.h"
 
 namespace vdisk::storage {
@@ -25,25 +26,6 @@ namespace fs = std::filesystem;
 constexpr const char* kImageName = "disk.img";
 // Snapshots live beside csi/, never in it: whatever lists csi/ sees volumes only.
 constexpr const char* kSnapshotsDir = "snapshots";
-
-Status ErrnoError(const std::string& what, const std::string& path, int err) {
-  return Internal(what + " " + path + ": " + std::strerror(err));
-}
-
-// Closes a file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Makes a directory's entries durable (a new or removed child survives a crash).
 Status SyncDir(const std::string& dir) {

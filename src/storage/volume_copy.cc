@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/fd.h"
+
 namespace vdisk::storage {
 namespace {
 
@@ -36,29 +38,6 @@ constexpr int64_t kWritebackStep = 16 << 20;
 constexpr int64_t kZeroStep = int64_t{256} << 20;
 
 alignas(kBlockSize) const char kZeros[kBlockSize] = {};
-
-Status ErrnoError(const std::string& what, const std::string& path, int err) {
-  std::string message = what + " " + path + ": " + std::strerror(err);
-  return err == ENOENT ? NotFound(std::move(message)) : Internal(std::move(message));
-}
-
-// Owns a file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 bool CancelRequested(const CopyOptions& options) {
   return options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "storage/hostpath_pool.h"
+#include "storage/test_filesystems.h"
 
 namespace vdisk::storage {
 namespace {
@@ -363,44 +364,6 @@ TEST_F(VolumeCopyTest, BlockDevicesAsSourceAndTarget) {
   EXPECT_TRUE(ReadRange(target_device.path(), 0, 24 * kMiB) == before);
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalid);
 }
-
-// An XFS file system with reflink=1 on a loop-mounted image file under `base`, removed again
-// by the destructor. Mounting needs root; `skip_reason()` says why it is unavailable.
-class XfsMount {
- public:
-  explicit XfsMount(const std::string& base) : image_(base + "/xfs.img"), dir_(base + "/xfs") {
-    if (::geteuid() != 0) {
-      skip_reason_ = "mounting a loop device needs root";
-      return;
-    }
-    if (std::system("command -v mkfs.xfs >/dev/null 2>&1") != 0) {
-      skip_reason_ = "mkfs.xfs is not installed";
-      return;
-    }
-    fs::create_directories(dir_);
-    MakeSparseFile(image_, 512 * kMiB);  // XFS wants at least 300 MiB
-    mounted_ =
-        Run("mkfs.xfs -q -m reflink=1 " + image_) && Run("mount -o loop " + image_ + " " + dir_);
-  }
-  ~XfsMount() {
-    if (mounted_) Run("umount " + dir_);
-    std::error_code ec;
-    fs::remove(image_, ec);
-  }
-  const std::string& skip_reason() const { return skip_reason_; }
-  bool mounted() const { return mounted_; }
-  const std::string& dir() const { return dir_; }
-
- private:
-  static bool Run(const std::string& command) {
-    int status = std::system(command.c_str());
-    EXPECT_EQ(status, 0) << command;
-    return status == 0;
-  }
-
-  std::string image_, dir_, skip_reason_;
-  bool mounted_ = false;
-};
 
 TEST_F(VolumeCopyTest, ReflinksOnXfsWithoutUsingSpace) {
   XfsMount xfs(root_);

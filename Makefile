@@ -27,13 +27,13 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.cc' 'src/*.h')
 
 unit: build
-	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j2
+	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j4
 
 unit-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVDISK_SANITIZE=ON >/dev/null
 	ninja -C $(ASAN_BUILD)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure --timeout 600 -j2
+	  ctest --output-on-failure --timeout 600 -j4
 
 e2e: build
 	VDISK_BIN=$(CURDIR)/$(BUILD)/vdisk $(PYTEST) -q tests/e2e

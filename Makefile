@@ -31,12 +31,12 @@ unit: build
 
 unit-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVDISK_SANITIZE=ON >/dev/null
-	ninja -C $(ASAN_BUILD)
+	ninja -C $(ASAN_BUILD) unit_tests
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure --timeout 600 -j4
 
 e2e: build
-	VDISK_BIN=$(CURDIR)/$(BUILD)/vdisk $(PYTEST) -q tests/e2e
+	VDISK_BIN=$(CURDIR)/$(BUILD)/vdisk $(PYTEST) -q --durations=15 tests/e2e
 
 # The qcow2 reader under libFuzzer (clang, ASan, UBSan) for a bounded time.
 FUZZ_SECONDS ?= 60

@@ -13,7 +13,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVDISK_
   -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
   >/dev/null
-ninja -C "$build" -j1 qcow2_fuzz
+ninja -C "$build" qcow2_fuzz
 
 seeds=$build/fuzz/qcow2_seeds
 corpus=$build/fuzz/qcow2_corpus

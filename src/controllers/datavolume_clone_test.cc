@@ -183,7 +183,7 @@ TEST_F(DataVolumeCloneTest, MissingSourceWaitsAndSaysSo) {
          DataVolume("default", "orphan", {{"pvc", {{"namespace", "default"}, {"name", "nope"}}}},
                     "64Mi"));
   ASSERT_TRUE(WaitFor([&] { return HasEvent("default", "orphan", "CloneWithoutSource"); }));
-  EXPECT_EQ(Get(Dv(), "default", "orphan")["status"]["phase"], "Pending");
+  EXPECT_TRUE(WaitForPhase(Dv(), "default", "orphan", "Pending"));
   MakeSource();  // named "source", not "nope": still waiting
   EXPECT_TRUE(Get(Pvc(), "default", "orphan").is_null());
 }

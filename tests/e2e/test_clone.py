@@ -13,18 +13,14 @@ import json
 import os
 import re
 import shutil
-import socket
-import ssl
 import subprocess
 import tempfile
-import threading
 import time
-import urllib.request
 
 import pytest
 import yaml
 
-from conftest import EXAMPLES, same_disk, unique, wait_for
+from conftest import EXAMPLES, ApiWatch, same_disk, unique, wait_for
 from test_storage import (NODE, GiB, MiB, claim, get, provisioner, storage_class, usable,
                           wait_gone, wait_phase, wait_pool_ready)
 
@@ -303,79 +299,6 @@ def write_random_runs(path, runs):
 
 
 SMALL_RUNS = [(0, MiB), (5 * MiB, 2 * MiB), (33 * MiB, MiB), (58 * MiB, MiB // 2)]
-
-
-class ApiWatch:
-    """Records every event of one collection from the API (lists first, then watches from that
-    resourceVersion, so nothing created afterwards is missed)."""
-
-    def __init__(self, server, collection):
-        self._context = ssl.create_default_context(cafile=server.ca_path)
-        self._headers = {"Authorization": "Bearer " + server.token}
-        self.url = server.url + collection
-        self.events = []  # (type, object)
-        self.error = None  # what ended the stream, if it did not end cleanly
-        self._changed = threading.Condition()
-        listed = self._get(self.url)
-        version = listed["metadata"]["resourceVersion"]
-        self._response = urllib.request.urlopen(urllib.request.Request(
-            f"{self.url}?watch=1&resourceVersion={version}", headers=self._headers),
-            context=self._context)
-        self._thread = threading.Thread(target=self._pump, daemon=True)
-        self._thread.start()
-
-    def _get(self, url):
-        request = urllib.request.Request(url, headers=self._headers)
-        with urllib.request.urlopen(request, context=self._context) as response:
-            return json.load(response)
-
-    def _pump(self):
-        try:
-            for line in self._response:
-                if line.strip():
-                    event = json.loads(line)
-                    with self._changed:
-                        self.events.append((event["type"], event["object"]))
-                        self._changed.notify_all()
-        except Exception as error:  # noqa: BLE001  the stream ends however close() cuts it
-            self.error = error
-
-    def close(self):
-        with contextlib.suppress(OSError, AttributeError):
-            self._response.fp.raw._sock.shutdown(socket.SHUT_RDWR)
-        self._response.close()
-
-    def names(self):
-        return [obj["metadata"]["name"] for _, obj in self.events]
-
-    def phases(self, name):
-        """The phases one object went through, repeats collapsed."""
-        seen = []
-        for _, obj in list(self.events):
-            phase = obj.get("status", {}).get("phase")
-            if obj["metadata"]["name"] == name and phase and (not seen or seen[-1] != phase):
-                seen.append(phase)
-        return seen
-
-    def progress(self, name):
-        """The status.progress values one object showed, in order."""
-        return [obj["status"]["progress"] for _, obj in list(self.events)
-                if obj["metadata"]["name"] == name and "progress" in obj.get("status", {})]
-
-    def wait(self, predicate, timeout):
-        """Waits until predicate(object) holds for an event's object; returns that object."""
-        deadline = time.monotonic() + timeout
-        seen = 0
-        with self._changed:
-            while True:
-                for _, obj in self.events[seen:]:
-                    if predicate(obj):
-                        return obj
-                seen = len(self.events)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._changed.wait(left)
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -26,6 +27,9 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxUploadAttempts = 5;
+// Status polls start this soon and back off to kPollInterval: a volume that turns ready or
+// done within milliseconds is seen within milliseconds, a slow one costs few requests.
+constexpr auto kFirstPollInterval = std::chrono::milliseconds(5);
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 
 // The DataVolume or claim the image goes into.
@@ -101,6 +105,7 @@ Status WaitFor(kubeclient::ApiClient& client, const Volume& volume, Observation:
   using State = Observation::State;
   Clock::time_point deadline = Clock::now() + timeout;
   std::string last = "unknown";
+  std::chrono::milliseconds interval = kFirstPollInterval;
   while (true) {
     auto seen = Observe(client, volume);
     if (seen.ok()) {
@@ -126,7 +131,8 @@ Status WaitFor(kubeclient::ApiClient& client, const Volume& volume, Observation:
       }
       return Unavailable(message);
     }
-    std::this_thread::sleep_for(kPollInterval);
+    std::this_thread::sleep_for(interval);
+    interval = std::min<std::chrono::milliseconds>(interval * 2, kPollInterval);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/aligned_buffer.h"
 #include "dataplane/file_reader.h"
 
 namespace vdisk::dataplane {
@@ -24,19 +25,19 @@ alignas(64) constexpr std::byte kZeroBlock[kZeroBlockSize]{};
 
 // Direct I/O: aligned runs at least this long bypass the page cache; shorter ones and unaligned
 // edges are written through it (a direct write of a few KiB costs a device round trip).
-constexpr size_t kDirectAlignment = 4096;
+constexpr size_t kDirectAlignment = AlignedBuffer::kAlignment;
 constexpr size_t kMinDirectWrite = 64 * 1024;
 constexpr size_t kBounceBytes = 4 << 20;
 
-// The calling thread's aligned buffer that direct writes are copied into (writers may call
-// WriteAt from several threads at once).
+// The calling thread's aligned buffer that direct writes of unaligned memory are copied into
+// (writers may call WriteAt from several threads at once).
 std::span<std::byte> BounceBuffer() {
-  struct Free {
-    void operator()(std::byte* p) const { std::free(p); }
-  };
-  thread_local std::unique_ptr<std::byte, Free> buffer(
-      static_cast<std::byte*>(std::aligned_alloc(kDirectAlignment, kBounceBytes)));
-  return {buffer.get(), buffer ? kBounceBytes : 0};
+  thread_local AlignedBuffer buffer(kBounceBytes);
+  return buffer.span();
+}
+
+bool IsDirectAligned(const std::byte* p) {
+  return reinterpret_cast<uintptr_t>(p) % kDirectAlignment == 0;
 }
 
 std::string DirectoryOf(const std::string& path) {
@@ -170,19 +171,27 @@ Status FileImageWriter::WriteFully(uint64_t offset, std::span<const std::byte> d
   const uint64_t direct_begin =
       (offset + kDirectAlignment - 1) / kDirectAlignment * kDirectAlignment;
   const uint64_t direct_end = end / kDirectAlignment * kDirectAlignment;
-  std::span<std::byte> bounce = direct_fd_ >= 0 ? BounceBuffer() : std::span<std::byte>();
-  if (bounce.empty() || direct_end <= direct_begin || direct_end - direct_begin < kMinDirectWrite) {
+  if (direct_fd_ < 0 || direct_end <= direct_begin || direct_end - direct_begin < kMinDirectWrite) {
     return PwriteAll(fd_, offset, data);
   }
   VDISK_RETURN_IF_ERROR(PwriteAll(fd_, offset, data.first(direct_begin - offset)));
-  for (uint64_t at = direct_begin; at < direct_end;) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(bounce.size(), direct_end - at));
-    std::memcpy(bounce.data(), data.data() + (at - offset), n);
-    // A device or file system that refuses this direct write still takes a buffered one.
-    if (!PwriteAll(direct_fd_, at, bounce.first(n)).ok()) {
-      VDISK_RETURN_IF_ERROR(PwriteAll(fd_, at, data.subspan(at - offset, n)));
+  // A device or file system that refuses a direct write still takes a buffered one.
+  auto write_direct = [&](uint64_t at, std::span<const std::byte> aligned) -> Status {
+    if (PwriteAll(direct_fd_, at, aligned).ok()) return Status::Ok();
+    return PwriteAll(fd_, at, data.subspan(at - offset, aligned.size()));
+  };
+  std::span<const std::byte> middle =
+      data.subspan(direct_begin - offset, direct_end - direct_begin);
+  if (IsDirectAligned(middle.data())) {
+    VDISK_RETURN_IF_ERROR(write_direct(direct_begin, middle));  // straight from the caller
+  } else {
+    std::span<std::byte> bounce = BounceBuffer();
+    for (uint64_t at = direct_begin; at < direct_end;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(bounce.size(), direct_end - at));
+      std::memcpy(bounce.data(), data.data() + (at - offset), n);
+      VDISK_RETURN_IF_ERROR(write_direct(at, bounce.first(n)));
+      at += n;
     }
-    at += n;
   }
   return PwriteAll(fd_, direct_end, data.subspan(direct_end - offset));
 }

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "common/aligned_buffer.h"
 #include "dataplane/test_util.h"
 
 namespace vdisk::dataplane {
@@ -131,6 +132,30 @@ TEST(FileImageWriter, LongUnalignedRunsLandExactly) {
   write(16 * kMiB - 100, 100, 5);  // the last bytes of the volume
   ASSERT_TRUE((*writer)->Commit().ok());
   EXPECT_TRUE(testing::HoldsImage(path, expected, 16 * kMiB));
+}
+
+// Page-aligned memory at an aligned offset is written to the device straight from the caller's
+// buffer; the same memory at an offset that misaligns it goes through the bounce buffer.
+TEST(FileImageWriter, AlignedMemoryRunsLandExactly) {
+  TempDir dir;
+  const std::string path = dir / "disk.img";
+  Result<std::unique_ptr<FileImageWriter>> writer =
+      FileImageWriter::Create({path, 24 * kMiB, false, false});
+  ASSERT_TRUE(writer.ok());
+  std::vector<std::byte> expected(24 * kMiB);
+  auto write = [&](uint64_t offset, size_t size, size_t memory_offset, uint8_t seed) {
+    AlignedBuffer memory(memory_offset + size);
+    std::span<std::byte> data = memory.span().subspan(memory_offset);
+    for (size_t i = 0; i < size; ++i) data[i] = std::byte(static_cast<uint8_t>(seed + i * 13));
+    ASSERT_TRUE((*writer)->WriteAt(offset, data).ok());
+    std::copy(data.begin(), data.end(), expected.begin() + static_cast<ptrdiff_t>(offset));
+  };
+  write(0, 6 * kMiB, 0, 1);                  // aligned memory and offset: no copy
+  write(7 * kMiB + 100, 2 * kMiB, 0, 2);     // aligned memory, misaligned by the offset
+  write(10 * kMiB, 5 * kMiB + 77, 4096, 3);  // aligned from a page into the buffer
+  write(16 * kMiB, kMiB, 512, 4);            // memory off by 512 at an aligned offset
+  ASSERT_TRUE((*writer)->Commit().ok());
+  EXPECT_TRUE(testing::HoldsImage(path, expected, 24 * kMiB));
 }
 
 TEST(FileImageWriter, ConcurrentDisjointWrites) {

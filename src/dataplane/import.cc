@@ -6,6 +6,7 @@
 #include <future>
 #include <vector>
 
+#include "common/aligned_buffer.h"
 #include "dataplane/decompress.h"
 #include "dataplane/file_image_writer.h"
 #include "dataplane/peek_reader.h"
@@ -75,9 +76,9 @@ Status ImageTooLarge(uint64_t image_size, uint64_t usable_size) {
 // (decompressed, downloaded) on another thread while the current one is written. An image with
 // more bytes than out.capacity() fails as soon as the excess arrives.
 Result<uint64_t> CopyRaw(io::Reader& in, io::ImageWriter& out, std::stop_token stop) {
-  std::vector<std::byte> buffers[2] = {std::vector<std::byte>(kCopyChunkSize),
-                                       std::vector<std::byte>(kCopyChunkSize)};
-  auto read_into = [&in](std::vector<std::byte>& buffer) { return ReadFull(in, buffer); };
+  // Page-aligned, so that the writer sends them to the disk without a copy.
+  AlignedBuffer buffers[2] = {AlignedBuffer(kCopyChunkSize), AlignedBuffer(kCopyChunkSize)};
+  auto read_into = [&in](AlignedBuffer& buffer) { return ReadFull(in, buffer.span()); };
   std::future<Result<size_t>> pending =
       std::async(std::launch::async, read_into, std::ref(buffers[0]));
   uint64_t offset = 0;
@@ -93,7 +94,7 @@ Result<uint64_t> CopyRaw(io::Reader& in, io::ImageWriter& out, std::stop_token s
       return InvalidArgument("image is larger than the volume: it holds more than the volume's " +
                              std::to_string(out.capacity()) + " usable bytes");
     }
-    VDISK_RETURN_IF_ERROR(out.WriteAt(offset, std::span(buffers[current]).first(*n)));
+    VDISK_RETURN_IF_ERROR(out.WriteAt(offset, buffers[current].span().first(*n)));
     offset += *n;
     if (!more) return offset;
   }

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/aligned_buffer.h"
 #include "qcow2/convert_internal.h"
 #include "qcow2/decompress.h"
 #include "qcow2/format.h"
@@ -248,8 +249,8 @@ class RandomAccessConverter {
 
   Status RunJob(const ReadJob& job) {
     if (queue_.failed()) return Status::Ok();
-    std::unique_ptr<std::byte[]> buffer(new std::byte[job.length]);
-    std::span<std::byte> bytes(buffer.get(), job.length);
+    AlignedBuffer buffer(job.length);  // data clusters in it go to the disk without a copy
+    std::span<std::byte> bytes = buffer.span();
     VDISK_RETURN_IF_ERROR(file_.ReadAt(job.host, bytes));
     VDISK_RETURN_IF_ERROR(WriteExtents(layout_, bytes, job.host, job.extents, out_));
     uint64_t written = 0;

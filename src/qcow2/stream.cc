@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/aligned_buffer.h"
 #include "qcow2/convert_internal.h"
 #include "qcow2/format.h"
 #include "qcow2/qcow2.h"
@@ -84,7 +85,9 @@ class StreamConverter {
 
  private:
   Status Convert() {
-    std::vector<std::byte> chunk(kChunkSize);
+    // Page-aligned, so that data clusters in it can be written to the disk without a copy.
+    AlignedBuffer buffer(kChunkSize);
+    std::span<std::byte> chunk = buffer.span();
     VDISK_ASSIGN_OR_RETURN(size_t length, Fill(chunk));
     auto first = std::span<const std::byte>(chunk).first(length);
     {
@@ -105,7 +108,7 @@ class StreamConverter {
     while (length > 0) {
       if (options_.stop.stop_requested()) return Cancelled();
       if (queue_.failed()) return Status::Ok();  // Run() reports the error
-      VDISK_RETURN_IF_ERROR(Process(std::span<const std::byte>(chunk).first(length)));
+      VDISK_RETURN_IF_ERROR(Process(chunk.first(length)));
       VDISK_ASSIGN_OR_RETURN(length, Fill(chunk));
     }
     VDISK_RETURN_IF_ERROR(FinishAtEnd());

@@ -201,7 +201,8 @@ void Mount(httplib::SSLServer& http, const RawRoute& route) {
                   });
       return body_read;
     };
-    SendRaw(req, handler(request), res, !body_read);
+    RawResponse response = handler(request);  // before body_read is looked at
+    SendRaw(req, response, res, !body_read);
   };
   http.Post(pattern, with_body);
   http.Put(pattern, with_body);

@@ -336,3 +336,20 @@ def test_refused_upload_does_not_poison_its_connection(server, images, body_size
     assert second == "200 1", r.stdout + r.stderr  # on a new connection
     wait_for(lambda: phase(server, name) == "Succeeded", what="Succeeded")
     same_disk(images["source"], disk_of(server, name))
+
+
+def test_connection_after_an_upload_serves_the_next_request(server, images):
+    """A body read to its end leaves the kept-alive connection at the next request: curl sends a
+    second upload on the same connection and gets the answer to it, 409 (already done)."""
+    name = unique("up")
+    upload_dv(server, name)
+    token = token_for(server, name)
+    request = ["-sS", "--cacert", server.ca_path, "-o", "/dev/null", "-w",
+               "%{http_code} %{num_connects}\n", "-H", f"Authorization: Bearer {token}",
+               "--data-binary", f"@{images['qcow2']}", server.url + "/v1beta1/upload"]
+    r = subprocess.run(["curl", *request, "--next", *request], capture_output=True, text=True,
+                       timeout=120)
+    first, second = r.stdout.split("\n")[:2]
+    assert first == "200 1", r.stdout + r.stderr
+    assert second == "409 0", r.stdout + r.stderr  # the same connection, reused
+    same_disk(images["source"], disk_of(server, name))

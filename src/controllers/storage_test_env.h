@@ -107,20 +107,35 @@ class ControllerTestEnv : public ::testing::Test {
   }
   // Whether an Event with `reason` about the object named `name` exists in `ns`.
   bool HasEvent(const std::string& ns, const std::string& name, const std::string& reason) {
-    return !EventMessage(ns, name, reason).empty();
+    return !EventMessages(ns, name, reason).empty();
+  }
+  // Whether one of those Events says `text`: an object may get several with one reason as
+  // the controller's view of it changes.
+  bool HasEventSaying(const std::string& ns, const std::string& name, const std::string& reason,
+                      const std::string& text) {
+    for (const std::string& message : EventMessages(ns, name, reason)) {
+      if (message.find(text) != std::string::npos) return true;
+    }
+    return false;
   }
   // The message of such an Event, "" when there is none.
   std::string EventMessage(const std::string& ns, const std::string& name,
                            const std::string& reason) {
+    std::vector<std::string> messages = EventMessages(ns, name, reason);
+    return messages.empty() ? "" : messages.front();
+  }
+  std::vector<std::string> EventMessages(const std::string& ns, const std::string& name,
+                                         const std::string& reason) {
+    std::vector<std::string> messages;
     auto list = objects_->List(Kind("", "Event"), ns, {});
-    if (!list.ok()) return "";
+    if (!list.ok()) return messages;
     for (const auto& event : list->items) {
       if (event.value("/involvedObject/name"_json_pointer, "") == name &&
           event.value("reason", "") == reason) {
-        return event.value("message", "?");
+        messages.push_back(event.value("message", "?"));
       }
     }
-    return "";
+    return messages;
   }
 
   std::string dir_;

@@ -176,8 +176,7 @@ TEST_F(VolumeControllerTest, MissingLocalPathFailsTheVolumeInsteadOfBinding) {
   EXPECT_EQ(failed["status"]["reason"], kReasonLocalPathMissing);
   EXPECT_EQ(failed["status"]["message"], message);
   EXPECT_EQ(EventMessage("default", "local-block-pv10", "LocalPathMissing"), message);
-  ASSERT_TRUE(WaitFor([&] { return HasEvent("default", "blk", "FailedBinding"); }));
-  EXPECT_NE(EventMessage("default", "blk", "FailedBinding").find(device), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] { return HasEventSaying("default", "blk", "FailedBinding", device); }));
   EXPECT_EQ(Get(Pvc(), "default", "blk")["status"]["phase"], "Pending");
 
   ASSERT_TRUE(storage::WriteImageFile(device, 64 * kMiB, false).ok());

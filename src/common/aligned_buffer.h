@@ -1,6 +1,6 @@
-// AlignedBuffer: heap memory whose start is aligned for direct I/O. O_DIRECT wants the memory,
-// the file offset and the length aligned to the device's block; a buffer that starts on a page
-// lets data inside it at block-aligned offsets go to the device without a copy.
+// AlignedBuffer: uninitialized heap memory that starts on a page, for the data plane's copy
+// buffers (a std::vector would zero megabytes that are about to be overwritten), and for any
+// O_DIRECT use, which wants the memory aligned to the device's block.
 #pragma once
 
 #include <cstddef>

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/aligned_buffer.h"
 #include "dataplane/file_reader.h"
 
 namespace vdisk::dataplane {
@@ -23,22 +22,9 @@ namespace {
 constexpr size_t kZeroBlockSize = 4096;
 alignas(64) constexpr std::byte kZeroBlock[kZeroBlockSize]{};
 
-// Direct I/O: aligned runs at least this long bypass the page cache; shorter ones and unaligned
-// edges are written through it (a direct write of a few KiB costs a device round trip).
-constexpr size_t kDirectAlignment = AlignedBuffer::kAlignment;
-constexpr size_t kMinDirectWrite = 64 * 1024;
-constexpr size_t kBounceBytes = 4 << 20;
-
-// The calling thread's aligned buffer that direct writes of unaligned memory are copied into
-// (writers may call WriteAt from several threads at once).
-std::span<std::byte> BounceBuffer() {
-  thread_local AlignedBuffer buffer(kBounceBytes);
-  return buffer.span();
-}
-
-bool IsDirectAligned(const std::byte* p) {
-  return reinterpret_cast<uintptr_t>(p) % kDirectAlignment == 0;
-}
+// Writeback: after this many bytes are written, their writeback is started and the window
+// written before them is waited for and dropped from the page cache (see the header).
+constexpr uint64_t kWritebackWindow = 64 << 20;
 
 std::string DirectoryOf(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
@@ -102,7 +88,6 @@ Result<std::unique_ptr<FileImageWriter>> FileImageWriter::Create(const Options& 
     int fd = ::open(options.path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("open " + options.path, errno);
     std::unique_ptr<FileImageWriter> writer(new FileImageWriter(options, fd, capacity));
-    writer->OpenDirect(options.path);
     VDISK_ASSIGN_OR_RETURN(FileSize size, SizeOfOpenFile(fd, options.path));
     VDISK_RETURN_IF_ERROR(
         ZeroBlockTarget(fd, options.path, capacity, size.block_device, options.preallocate));
@@ -117,7 +102,6 @@ Result<std::unique_ptr<FileImageWriter>> FileImageWriter::Create(const Options& 
   if (fd < 0) return ErrnoStatus("create " + partial, errno);
   // From here on the writer owns the partial file and removes it on any failure.
   std::unique_ptr<FileImageWriter> writer(new FileImageWriter(options, fd, options.size));
-  writer->OpenDirect(partial);
   if (::ftruncate(fd, static_cast<off_t>(options.size)) != 0) {
     return ErrnoStatus("resize " + partial, errno);
   }
@@ -128,13 +112,7 @@ Result<std::unique_ptr<FileImageWriter>> FileImageWriter::Create(const Options& 
   return writer;
 }
 
-void FileImageWriter::OpenDirect(const std::string& path) {
-  // Not every file system takes O_DIRECT (tmpfs does not): then everything is buffered.
-  direct_fd_ = ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
-}
-
 FileImageWriter::~FileImageWriter() {
-  if (direct_fd_ >= 0) ::close(direct_fd_);
   ::close(fd_);
   if (!committed_ && !options_.block) ::unlink(PartialPath(options_.path).c_str());
 }
@@ -166,39 +144,37 @@ Status FileImageWriter::WriteAt(uint64_t offset, std::span<const std::byte> data
 }
 
 Status FileImageWriter::WriteFully(uint64_t offset, std::span<const std::byte> data) {
-  // The aligned middle of a long run goes straight to the device; its edges are buffered.
-  const uint64_t end = offset + data.size();
-  const uint64_t direct_begin =
-      (offset + kDirectAlignment - 1) / kDirectAlignment * kDirectAlignment;
-  const uint64_t direct_end = end / kDirectAlignment * kDirectAlignment;
-  if (direct_fd_ < 0 || direct_end <= direct_begin || direct_end - direct_begin < kMinDirectWrite) {
-    return PwriteAll(fd_, offset, data);
-  }
-  VDISK_RETURN_IF_ERROR(PwriteAll(fd_, offset, data.first(direct_begin - offset)));
-  // A device or file system that refuses a direct write still takes a buffered one.
-  auto write_direct = [&](uint64_t at, std::span<const std::byte> aligned) -> Status {
-    if (PwriteAll(direct_fd_, at, aligned).ok()) return Status::Ok();
-    return PwriteAll(fd_, at, data.subspan(at - offset, aligned.size()));
-  };
-  std::span<const std::byte> middle =
-      data.subspan(direct_begin - offset, direct_end - direct_begin);
-  if (IsDirectAligned(middle.data())) {
-    VDISK_RETURN_IF_ERROR(write_direct(direct_begin, middle));  // straight from the caller
-  } else {
-    std::span<std::byte> bounce = BounceBuffer();
-    for (uint64_t at = direct_begin; at < direct_end;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(bounce.size(), direct_end - at));
-      std::memcpy(bounce.data(), data.data() + (at - offset), n);
-      VDISK_RETURN_IF_ERROR(write_direct(at, bounce.first(n)));
-      at += n;
-    }
-  }
-  return PwriteAll(fd_, direct_end, data.subspan(direct_end - offset));
+  VDISK_RETURN_IF_ERROR(PwriteAll(offset, data));
+  PushWriteback(offset, data.size());
+  return Status::Ok();
 }
 
-Status FileImageWriter::PwriteAll(int fd, uint64_t offset, std::span<const std::byte> data) {
+void FileImageWriter::PushWriteback(uint64_t offset, uint64_t size) {
+  std::lock_guard lock(writeback_mu_);
+  unpushed_.begin = std::min(unpushed_.begin, offset);
+  unpushed_.end = std::max(unpushed_.end, offset + size);
+  unpushed_bytes_ += size;
+  if (unpushed_bytes_ < kWritebackWindow) return;
+  // Both calls are hints to the kernel: their failures are left to the final fsync, which is
+  // what makes the image durable and reports any write error.
+  ::sync_file_range(fd_, static_cast<off_t>(unpushed_.begin),
+                    static_cast<off_t>(unpushed_.end - unpushed_.begin), SYNC_FILE_RANGE_WRITE);
+  if (in_flight_.end > in_flight_.begin) {
+    const off_t begin = static_cast<off_t>(in_flight_.begin);
+    const off_t length = static_cast<off_t>(in_flight_.end - in_flight_.begin);
+    ::sync_file_range(
+        fd_, begin, length,
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    ::posix_fadvise(fd_, begin, length, POSIX_FADV_DONTNEED);
+  }
+  in_flight_ = unpushed_;
+  unpushed_ = {};
+  unpushed_bytes_ = 0;
+}
+
+Status FileImageWriter::PwriteAll(uint64_t offset, std::span<const std::byte> data) {
   while (!data.empty()) {
-    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus("write " + options_.path, errno);
     if (n == 0) return Internal("write " + options_.path + ": no progress");
@@ -210,6 +186,7 @@ Status FileImageWriter::PwriteAll(int fd, uint64_t offset, std::span<const std::
 
 Status FileImageWriter::Finish() {
   if (::fsync(fd_) != 0) return ErrnoStatus("fsync " + options_.path, errno);
+  ::posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);  // written out: nothing here needs the pages
   return Status::Ok();
 }
 

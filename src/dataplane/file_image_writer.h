@@ -11,13 +11,19 @@
 //
 // All-zero 4 KiB blocks are never written, which keeps files sparse (and thin-provisioned
 // devices thin); the rest is written with pwrite, so concurrent WriteAt calls on disjoint ranges
-// are safe. Long aligned runs are written with O_DIRECT where the file system allows it: an
-// import is fsynced at the end anyway, and copying every byte through the page cache first
-// costs more CPU than the device needs to take the write.
+// are safe.
+//
+// Writes go through the page cache and are pushed out in 64 MiB windows rather than all at the
+// final fsync: once a window's worth is written, its writeback is started (sync_file_range,
+// which does not wait), and the window before it is waited for and dropped from the cache
+// (POSIX_FADV_DONTNEED). So the kernel keeps the device deeply queued with large requests while
+// the import goes on, the writer's share of the page cache stays at about two windows however
+// large the image, and the pages it writes into are ones it has written before.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 
@@ -67,15 +73,24 @@ class FileImageWriter : public io::ImageWriter {
  private:
   FileImageWriter(Options options, int fd, uint64_t capacity)
       : options_(std::move(options)), fd_(fd), capacity_(capacity) {}
-  void OpenDirect(const std::string& path);
   Status WriteFully(uint64_t offset, std::span<const std::byte> data);
-  Status PwriteAll(int fd, uint64_t offset, std::span<const std::byte> data);
+  // Counts [offset, offset + size) as written, and pushes a window out once there is one.
+  void PushWriteback(uint64_t offset, uint64_t size);
+  Status PwriteAll(uint64_t offset, std::span<const std::byte> data);
 
   Options options_;
   int fd_;
-  int direct_fd_ = -1;  // the same file opened with O_DIRECT, or -1
   uint64_t capacity_;
   bool committed_ = false;
+
+  struct Range {
+    uint64_t begin = UINT64_MAX;
+    uint64_t end = 0;
+  };
+  std::mutex writeback_mu_;
+  Range unpushed_;  // spans what was written since the last push
+  uint64_t unpushed_bytes_ = 0;
+  Range in_flight_;  // pushed last time: waited for and dropped at the next push
 };
 
 }  // namespace vdisk::dataplane

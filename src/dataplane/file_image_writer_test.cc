@@ -2,12 +2,16 @@
 // partial-file protocol and Block targets (a regular file standing in for the device).
 #include "dataplane/file_image_writer.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
-#include "common/aligned_buffer.h"
 #include "dataplane/test_util.h"
 
 namespace vdisk::dataplane {
@@ -110,8 +114,8 @@ TEST(FileImageWriter, RefusesWritesAtOrPastCapacity) {
   EXPECT_EQ(FileSize(FileImageWriter::PartialPath(dir / "disk.img")), kMiB);
 }
 
-// Long runs take the direct-I/O path in their aligned middle and the buffered one at their
-// edges; runs larger than one bounce buffer are split. Every byte must land where it belongs.
+// Runs of any length and alignment, some spanning many zero-detection blocks: every byte must
+// land where it belongs.
 TEST(FileImageWriter, LongUnalignedRunsLandExactly) {
   TempDir dir;
   const std::string path = dir / "disk.img";
@@ -125,37 +129,57 @@ TEST(FileImageWriter, LongUnalignedRunsLandExactly) {
     ASSERT_TRUE((*writer)->WriteAt(offset, data).ok());
     std::copy(data.begin(), data.end(), expected.begin() + static_cast<ptrdiff_t>(offset));
   };
-  write(1000, 5 * kMiB + 123, 1);    // unaligned both ends, more than one bounce buffer
-  write(6 * kMiB, 64 * 1024, 2);     // exactly the direct threshold, aligned
-  write(7 * kMiB + 4095, 70000, 3);  // too short an aligned middle: buffered
+  write(1000, 5 * kMiB + 123, 1);  // unaligned both ends
+  write(6 * kMiB, 64 * 1024, 2);   // aligned
+  write(7 * kMiB + 4095, 70000, 3);
   write(9 * kMiB + 512, 2 * kMiB, 4);
   write(16 * kMiB - 100, 100, 5);  // the last bytes of the volume
   ASSERT_TRUE((*writer)->Commit().ok());
   EXPECT_TRUE(testing::HoldsImage(path, expected, 16 * kMiB));
 }
 
-// Page-aligned memory at an aligned offset is written to the device straight from the caller's
-// buffer; the same memory at an offset that misaligns it goes through the bounce buffer.
-TEST(FileImageWriter, AlignedMemoryRunsLandExactly) {
+// How much of [offset, offset + size) of `path` is in the page cache, from 0 to 1.
+double CachedFraction(const std::string& path, uint64_t offset, uint64_t size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(offset));
+  ::close(fd);
+  if (map == MAP_FAILED) return -1;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  double fraction = -1;
+  if (::mincore(map, size, resident.data()) == 0) {
+    fraction = static_cast<double>(std::count_if(resident.begin(), resident.end(),
+                                                 [](unsigned char r) { return r & 1; })) /
+               static_cast<double>(resident.size());
+  }
+  ::munmap(map, size);
+  return fraction;
+}
+
+// A large image does not pile up in the page cache: windows already written out are dropped
+// as the writing goes on, and the rest once the image is committed.
+TEST(FileImageWriter, WrittenWindowsLeaveThePageCache) {
   TempDir dir;
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(dir.path().c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps its files in the page cache";
   const std::string path = dir / "disk.img";
+  constexpr uint64_t kSize = 256 * kMiB;
   Result<std::unique_ptr<FileImageWriter>> writer =
-      FileImageWriter::Create({path, 24 * kMiB, false, false});
+      FileImageWriter::Create({path, kSize, false, false});
   ASSERT_TRUE(writer.ok());
-  std::vector<std::byte> expected(24 * kMiB);
-  auto write = [&](uint64_t offset, size_t size, size_t memory_offset, uint8_t seed) {
-    AlignedBuffer memory(memory_offset + size);
-    std::span<std::byte> data = memory.span().subspan(memory_offset);
-    for (size_t i = 0; i < size; ++i) data[i] = std::byte(static_cast<uint8_t>(seed + i * 13));
-    ASSERT_TRUE((*writer)->WriteAt(offset, data).ok());
-    std::copy(data.begin(), data.end(), expected.begin() + static_cast<ptrdiff_t>(offset));
-  };
-  write(0, 6 * kMiB, 0, 1);                  // aligned memory and offset: no copy
-  write(7 * kMiB + 100, 2 * kMiB, 0, 2);     // aligned memory, misaligned by the offset
-  write(10 * kMiB, 5 * kMiB + 77, 4096, 3);  // aligned from a page into the buffer
-  write(16 * kMiB, kMiB, 512, 4);            // memory off by 512 at an aligned offset
+  std::vector<std::byte> chunk = Filled(4 * kMiB, 9);
+  for (uint64_t at = 0; at < 200 * kMiB; at += chunk.size()) {
+    ASSERT_TRUE((*writer)->WriteAt(at, chunk).ok());
+  }
+  const std::string partial = FileImageWriter::PartialPath(path);
+  EXPECT_LT(CachedFraction(partial, 0, 64 * kMiB), 0.1);  // two windows back: written, dropped
   ASSERT_TRUE((*writer)->Commit().ok());
-  EXPECT_TRUE(testing::HoldsImage(path, expected, 24 * kMiB));
+  EXPECT_LT(CachedFraction(path, 0, kSize), 0.1);
+  std::vector<std::byte> expected(kSize);
+  std::fill(expected.begin(), expected.begin() + 200 * kMiB, std::byte{9});
+  EXPECT_TRUE(testing::HoldsImage(path, expected, kSize));
 }
 
 TEST(FileImageWriter, ConcurrentDisjointWrites) {

@@ -76,7 +76,6 @@ Status ImageTooLarge(uint64_t image_size, uint64_t usable_size) {
 // (decompressed, downloaded) on another thread while the current one is written. An image with
 // more bytes than out.capacity() fails as soon as the excess arrives.
 Result<uint64_t> CopyRaw(io::Reader& in, io::ImageWriter& out, std::stop_token stop) {
-  // Page-aligned, so that the writer sends them to the disk without a copy.
   AlignedBuffer buffers[2] = {AlignedBuffer(kCopyChunkSize), AlignedBuffer(kCopyChunkSize)};
   auto read_into = [&in](AlignedBuffer& buffer) { return ReadFull(in, buffer.span()); };
   std::future<Result<size_t>> pending =

@@ -249,7 +249,7 @@ class RandomAccessConverter {
 
   Status RunJob(const ReadJob& job) {
     if (queue_.failed()) return Status::Ok();
-    AlignedBuffer buffer(job.length);  // data clusters in it go to the disk without a copy
+    AlignedBuffer buffer(job.length);
     std::span<std::byte> bytes = buffer.span();
     VDISK_RETURN_IF_ERROR(file_.ReadAt(job.host, bytes));
     VDISK_RETURN_IF_ERROR(WriteExtents(layout_, bytes, job.host, job.extents, out_));

@@ -85,7 +85,6 @@ class StreamConverter {
 
  private:
   Status Convert() {
-    // Page-aligned, so that data clusters in it can be written to the disk without a copy.
     AlignedBuffer buffer(kChunkSize);
     std::span<std::byte> chunk = buffer.span();
     VDISK_ASSIGN_OR_RETURN(size_t length, Fill(chunk));

@@ -14,6 +14,7 @@ namespace vdisk::kubeclient {
 namespace {
 
 constexpr size_t kMaxAnswerBytes = 64 << 10;  // a refusal's reason, never an image
+constexpr long kUploadBufferBytes = 64 << 10;
 
 struct Transfer {
   io::Reader* body = nullptr;
@@ -91,7 +92,9 @@ Result<UploadAnswer> UploadImage(const UploadRequest& request) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(e, CURLOPT_READFUNCTION, ReadBody);
   curl_easy_setopt(e, CURLOPT_READDATA, &transfer);
-  curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20);
+  // libcurl's default, 64 KiB: a buffer that stays in the CPU's cache between the file read and
+  // the encryption. 2 MiB cost 0.4 s more kernel CPU on a 921 MiB upload, for no fewer sends.
+  curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferBytes);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, KeepAnswer);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);

@@ -1,6 +1,5 @@
 // AlignedBuffer: uninitialized heap memory that starts on a page, for the data plane's copy
-// buffers (a std::vector would zero megabytes that are about to be overwritten), and for any
-// O_DIRECT use, which wants the memory aligned to the device's block.
+// buffers: a std::vector would zero megabytes that are about to be overwritten.
 #pragma once
 
 #include <cstddef>

@@ -1,10 +1,15 @@
 // Fd: a file descriptor closed when it goes out of scope; ErrnoError: a system call's failure
-// as a Status naming what was done, to which path, and the system's reason.
+// as a Status naming what was done, to which path, and the system's reason; PwriteFully: a
+// positioned write of a whole buffer.
 #pragma once
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -34,6 +39,20 @@ class Fd {
 inline Status ErrnoError(const std::string& what, const std::string& path, int err) {
   std::string message = what + " " + path + ": " + std::strerror(err);
   return err == ENOENT ? NotFound(std::move(message)) : Internal(std::move(message));
+}
+
+// Writes all of `data` at `offset`, going on after short writes and EINTR. Returns 0, or the
+// errno of the failure (EIO for a write that made no progress), for the caller to word.
+inline int PwriteFully(int fd, std::span<const std::byte> data, uint64_t offset) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    offset += static_cast<uint64_t>(n);
+    data = data.subspan(static_cast<size_t>(n));
+  }
+  return 0;
 }
 
 }  // namespace vdisk

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/fd.h"
 #include "dataplane/file_reader.h"
 
 namespace vdisk::dataplane {
@@ -144,7 +145,9 @@ Status FileImageWriter::WriteAt(uint64_t offset, std::span<const std::byte> data
 }
 
 Status FileImageWriter::WriteFully(uint64_t offset, std::span<const std::byte> data) {
-  VDISK_RETURN_IF_ERROR(PwriteAll(offset, data));
+  if (int err = PwriteFully(fd_, data, offset); err != 0) {
+    return ErrnoStatus("write " + options_.path, err);
+  }
   PushWriteback(offset, data.size());
   return Status::Ok();
 }
@@ -170,18 +173,6 @@ void FileImageWriter::PushWriteback(uint64_t offset, uint64_t size) {
   in_flight_ = unpushed_;
   unpushed_ = {};
   unpushed_bytes_ = 0;
-}
-
-Status FileImageWriter::PwriteAll(uint64_t offset, std::span<const std::byte> data) {
-  while (!data.empty()) {
-    ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus("write " + options_.path, errno);
-    if (n == 0) return Internal("write " + options_.path + ": no progress");
-    offset += static_cast<uint64_t>(n);
-    data = data.subspan(static_cast<size_t>(n));
-  }
-  return Status::Ok();
 }
 
 Status FileImageWriter::Finish() {

@@ -73,10 +73,10 @@ class FileImageWriter : public io::ImageWriter {
  private:
   FileImageWriter(Options options, int fd, uint64_t capacity)
       : options_(std::move(options)), fd_(fd), capacity_(capacity) {}
+  // Writes one run of data, then PushWriteback.
   Status WriteFully(uint64_t offset, std::span<const std::byte> data);
   // Counts [offset, offset + size) as written, and pushes a window out once there is one.
   void PushWriteback(uint64_t offset, uint64_t size);
-  Status PwriteAll(uint64_t offset, std::span<const std::byte> data);
 
   Options options_;
   int fd_;

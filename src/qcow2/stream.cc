@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/aligned_buffer.h"
+#include "common/fd.h"
 #include "qcow2/convert_internal.h"
 #include "qcow2/format.h"
 #include "qcow2/qcow2.h"
@@ -345,15 +346,9 @@ class StreamConverter {
 
   Status Spill(uint64_t offset, std::span<const std::byte> bytes) {
     if (scratch_fd_ < 0) VDISK_RETURN_IF_ERROR(CreateScratch());
-    for (size_t done = 0; done < bytes.size();) {
-      ssize_t n = ::pwrite(scratch_fd_, bytes.data() + done, bytes.size() - done,
-                           static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        return Internal("writing the qcow2 scratch file in " + scratch_dir_ +
-                        " failed: " + std::strerror(errno));
-      }
-      done += static_cast<size_t>(n);
+    if (int err = PwriteFully(scratch_fd_, bytes, offset); err != 0) {
+      return Internal("writing the qcow2 scratch file in " + scratch_dir_ +
+                      " failed: " + std::strerror(err));
     }
     // Record [offset, end), merged with the ranges it touches.
     uint64_t start = offset;

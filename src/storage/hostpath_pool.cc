@@ -57,10 +57,10 @@ Status Preallocate(int fd, const std::string& file, int64_t from, int64_t to) {
     int64_t hole_end = data < 0 ? to : std::min<int64_t>(data, to);
     for (offset = hole; offset < hole_end;) {
       size_t chunk = static_cast<size_t>(std::min<int64_t>(zeros.size(), hole_end - offset));
-      ssize_t written = ::pwrite(fd, zeros.data(), chunk, offset);
-      if (written < 0 && errno == EINTR) continue;
-      if (written <= 0) return ErrnoError("writing zeros to", file, errno);
-      offset += written;
+      int err = PwriteFully(fd, std::as_bytes(std::span(zeros.data(), chunk)),
+                            static_cast<uint64_t>(offset));
+      if (err != 0) return ErrnoError("writing zeros to", file, err);
+      offset += static_cast<int64_t>(chunk);
     }
   }
   return Status::Ok();

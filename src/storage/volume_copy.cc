@@ -108,15 +108,9 @@ Status PreadAll(int fd, const std::string& path, char* data, int64_t length, int
 
 Status PwriteAll(int fd, const std::string& path, const char* data, int64_t length,
                  int64_t offset) {
-  while (length > 0) {
-    ssize_t n = ::pwrite(fd, data, static_cast<size_t>(length), offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("writing", path, errno);
-    data += n;
-    length -= n;
-    offset += n;
-  }
-  return Status::Ok();
+  int err = PwriteFully(fd, std::as_bytes(std::span(data, static_cast<size_t>(length))),
+                        static_cast<uint64_t>(offset));
+  return err == 0 ? Status::Ok() : ErrnoError("writing", path, err);
 }
 
 // The byte ranges of the source that may hold data, in order. A block device (or a file system

@@ -71,9 +71,8 @@ int ReadAheadRead(BIO* bio, char* out, size_t size, size_t* read) {
   return 1;
 }
 
-int ReadAheadWrite(BIO*, const char*, size_t, size_t*) {
-  return 0;
-}  // the session writes elsewhere
+// The session keeps writing to its socket BIO; this one only reads.
+int ReadAheadWrite(BIO*, const char*, size_t, size_t*) { return 0; }
 
 long ReadAheadControl(BIO* bio, int command, long, void*) {
   auto& state = *static_cast<ReadAheadState*>(BIO_get_data(bio));

@@ -1,5 +1,8 @@
 // Reads a request body of known length straight from a connection's TLS session, for the raw
 // routes (uploads), whose bodies are large and arrive as fast as the client can encrypt them.
+// cpp-httplib would read such a body 4 KiB at a time and poll the socket before every read. It
+// parses the request head byte by byte, so once it hands the request over, the session is
+// positioned at the body's first byte. The socket is blocking; SO_RCVTIMEO bounds each wait.
 #pragma once
 
 #include <openssl/ssl.h>
